@@ -1,0 +1,114 @@
+"""Shared fixtures: a private sandbox per test session (worker), and a playbook runner."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from sandbox.services import REPO_ROOT, Sandbox
+
+VENV_BIN = Path(sys.executable).parent
+
+
+@dataclass(frozen=True)
+class SandboxEndpoints:
+    aws_endpoint_url: str
+    region: str
+    mysql_host: str
+    mysql_port: int
+    mysql_admin_user: str
+    mysql_admin_password_file: Path
+    state_dir: Path
+
+    @property
+    def mysql_admin_password(self) -> str:
+        return self.mysql_admin_password_file.read_text()
+
+    def reset_aws(self) -> None:
+        """Forget everything the AWS emulator holds (moto's reset API)."""
+        request = urllib.request.Request(f"{self.aws_endpoint_url}/moto-api/reset", method="POST")
+        with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - loopback emulator
+            pass
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory) -> SandboxEndpoints:
+    """Start a private AWS emulator and MariaDB for this test session; stop and remove them after."""
+    state_dir = tmp_path_factory.mktemp("sandbox")
+    services = Sandbox(state_dir)
+    endpoints = services.up()["endpoints"]
+    try:
+        yield SandboxEndpoints(
+            aws_endpoint_url=endpoints["aws"]["endpoint_url"],
+            region=endpoints["aws"]["region"],
+            mysql_host=endpoints["mysql"]["host"],
+            mysql_port=endpoints["mysql"]["port"],
+            mysql_admin_user=endpoints["mysql"]["admin_user"],
+            mysql_admin_password_file=Path(endpoints["mysql"]["admin_password_file"]),
+            state_dir=state_dir,
+        )
+    finally:
+        services.down(purge=True)
+
+
+@pytest.fixture
+def aws(sandbox, monkeypatch) -> SandboxEndpoints:
+    """The AWS emulator, emptied before the test, with boto3/botocore pointed at it through the env."""
+    sandbox.reset_aws()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", sandbox.aws_endpoint_url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "sandbox")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "sandbox")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", sandbox.region)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    return sandbox
+
+
+@dataclass
+class PlaybookRun:
+    rc: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def run_playbook(
+    playbook: str | Path,
+    *,
+    inventory: str | Path | None = None,
+    extra_vars: dict | None = None,
+    check: bool = False,
+    diff: bool = False,
+    env: dict | None = None,
+    cwd: Path = REPO_ROOT,
+    timeout: int = 900,
+) -> PlaybookRun:
+    """Run ansible-playbook from the repository root with the project's ansible.cfg."""
+    argv = [str(VENV_BIN / "ansible-playbook"), str(playbook)]
+    if inventory:
+        argv += ["-i", str(inventory)]
+    if extra_vars:
+        argv += ["-e", json.dumps(extra_vars)]
+    if check:
+        argv.append("--check")
+    if diff:
+        argv.append("--diff")
+    run_env = os.environ | {"ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"), "ANSIBLE_FORCE_COLOR": "0"}
+    run_env["PATH"] = f"{VENV_BIN}{os.pathsep}{run_env.get('PATH', '')}"
+    run_env |= env or {}
+    proc = subprocess.run(argv, cwd=cwd, env=run_env, capture_output=True, text=True, timeout=timeout, check=False)
+    return PlaybookRun(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture
+def playbook():
+    return run_playbook

@@ -1,0 +1,46 @@
+"""The sandbox service manager: idempotent up, clean down, endpoints file."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sandbox.services import Sandbox, pid_alive
+
+pytestmark = pytest.mark.integration
+
+
+def test_up_twice_down_leaves_nothing(tmp_path):
+    services = Sandbox(tmp_path / "sb")
+    first = services.up()
+    try:
+        assert sorted(first["started"]) == ["aws", "mysql"]
+        pids = {name: s["pid"] for name, s in services.status().items()}
+        second = services.up()
+        assert second["started"] == [], "a running sandbox must be left alone"
+        assert {name: s["pid"] for name, s in services.status().items()} == pids
+        endpoints = json.loads(services.endpoints_file.read_text())
+        assert endpoints["aws"]["endpoint_url"].startswith("http://127.0.0.1:")
+        assert endpoints["mysql"]["host"] == "127.0.0.1"
+        assert (tmp_path / "sb" / "mysql" / "admin-password").stat().st_mode & 0o077 == 0
+    finally:
+        result = services.down(purge=True)
+    assert sorted(result["stopped"]) == ["aws", "mysql"]
+    assert not any(pid_alive(pid) for pid in pids.values())
+    assert not (tmp_path / "sb").exists()
+
+
+def test_admin_password_logs_in(sandbox):
+    import pymysql
+
+    conn = pymysql.connect(
+        host=sandbox.mysql_host,
+        port=sandbox.mysql_port,
+        user=sandbox.mysql_admin_user,
+        password=sandbox.mysql_admin_password,
+    )
+    with conn.cursor() as cur:
+        cur.execute("SELECT @@character_set_server")
+        assert cur.fetchone()[0] == "utf8mb4"
+    conn.close()

@@ -1,0 +1,1 @@
+"""The loopback sandbox: an AWS emulator and a MariaDB server that stand in for AWS and RDS."""
