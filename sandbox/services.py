@@ -118,10 +118,10 @@ class Service(abc.ABC):
     def ready(self, port: int) -> bool:
         """True once the service answers on ``port``."""
 
-    def prepare(self) -> None:
+    def prepare(self) -> None:  # noqa: B027 - optional hook, most services need none
         """One-time set-up before the first start (data directories and the like)."""
 
-    def after_start(self, port: int) -> None:
+    def after_start(self, port: int) -> None:  # noqa: B027 - optional hook
         """Set-up that needs the running service."""
 
     @abc.abstractmethod
@@ -141,7 +141,7 @@ class Service(abc.ABC):
         self.prepare()
         port = free_port()
         with self.log_file.open("ab") as log:
-            process = subprocess.Popen(  # noqa: S603 - argv list, no shell
+            process = subprocess.Popen(
                 self.command(port),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -193,7 +193,7 @@ class AwsEmulator(Service):
 
     def ready(self, port: int) -> bool:
         try:
-            with urllib.request.urlopen(f"http://{LOOPBACK}:{port}/moto-api/", timeout=1):  # noqa: S310
+            with urllib.request.urlopen(f"http://{LOOPBACK}:{port}/moto-api/", timeout=1):
                 return True
         except urllib.error.HTTPError:
             return True
@@ -243,7 +243,7 @@ class MariaDB(Service):
         if not installer:
             raise SandboxError("mariadb-install-db not found (Debian package mariadb-server)")
         self.datadir.mkdir(parents=True, exist_ok=True)
-        result = subprocess.run(  # noqa: S603
+        result = subprocess.run(
             [
                 installer,
                 "--no-defaults",

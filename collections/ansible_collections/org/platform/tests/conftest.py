@@ -33,8 +33,9 @@ class SandboxEndpoints:
 
     def reset_aws(self) -> None:
         """Forget everything the AWS emulator holds (moto's reset API)."""
-        request = urllib.request.Request(f"{self.aws_endpoint_url}/moto-api/reset", method="POST")
-        with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - loopback emulator
+        url = f"{self.aws_endpoint_url}/moto-api/reset"
+        request = urllib.request.Request(url, method="POST")  # noqa: S310 - http://127.0.0.1 emulator
+        with urllib.request.urlopen(request, timeout=10):  # noqa: S310
             pass
 
 
