@@ -1,0 +1,347 @@
+"""Golden AMI: the build hash, the find-or-build decision and the keep-N cleanup plan.
+
+Plain Python with type hints; no AnsibleModule in here. The module ``org.platform.golden_ami`` builds a
+``GoldenAmiManager`` around a boto3 EC2 client and turns ``GoldenAmiError`` into ``fail_json``.
+
+The decision, for one region and architecture:
+
+1. golden images are ours (owner ``self``) tagged ``Role=golden``, ``OS=al2023``, ``Arch=<arch>`` with the
+   matching architecture; only ``available`` ones count (``pending``/``failed``/... are reported, never used);
+2. none available                                   -> build, ``none_found``;
+3. none with the current ``BuildHash``              -> build, ``hash_changed``;
+4. the newest (by CreationDate) with the hash has a ``SourceAmi`` that is not the newest official AL2023
+   base image in the region                         -> build, ``source_superseded``;
+5. it is older than ``max_age_days`` (0: no limit)  -> build, ``too_old``;
+6. otherwise                                        -> no build, ``found``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ARCHITECTURES = ("x86_64", "arm64")
+ROLE_TAG = "golden"
+OS_TAG = "al2023"
+DEFAULT_SOURCE_OWNER = "amazon"
+# Official AL2023 standard images (not "minimal"): al2023-ami-2023.<version>-kernel-6.<minor>-<arch>.
+DEFAULT_SOURCE_NAME_PATTERN = "al2023-ami-2023.*-kernel-6.*-{arch}"
+IMDS_V2 = "v2.0"
+TEMPLATE_FILE = "golden.pkr.hcl"
+SCRIPTS_DIR = "scripts"
+
+REASON_NONE_FOUND = "none_found"
+REASON_HASH_CHANGED = "hash_changed"
+REASON_SOURCE_SUPERSEDED = "source_superseded"
+REASON_TOO_OLD = "too_old"
+REASON_FOUND = "found"
+
+
+class GoldenAmiError(Exception):
+    """Anything that stops the decision: bad input or an AWS error, with a message for the operator."""
+
+
+@dataclass(frozen=True)
+class Image:
+    """The part of an EC2 image description the decision needs."""
+
+    image_id: str
+    name: str
+    state: str
+    creation_date: datetime
+    architecture: str
+    tags: dict[str, str] = field(default_factory=dict)
+    snapshot_ids: tuple[str, ...] = ()
+
+    @classmethod
+    def from_aws(cls, description: Mapping[str, Any]) -> Image:
+        return cls(
+            image_id=description["ImageId"],
+            name=description.get("Name", ""),
+            state=description.get("State", ""),
+            creation_date=parse_creation_date(description.get("CreationDate", "")),
+            architecture=description.get("Architecture", ""),
+            tags={tag["Key"]: tag.get("Value", "") for tag in description.get("Tags", [])},
+            snapshot_ids=tuple(
+                mapping["Ebs"]["SnapshotId"]
+                for mapping in description.get("BlockDeviceMappings", [])
+                if mapping.get("Ebs", {}).get("SnapshotId")
+            ),
+        )
+
+    @property
+    def build_hash(self) -> str:
+        return self.tags.get("BuildHash", "")
+
+    @property
+    def source_ami(self) -> str:
+        return self.tags.get("SourceAmi", "")
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "image_id": self.image_id,
+            "name": self.name,
+            "state": self.state,
+            "creation_date": self.creation_date.isoformat(),
+            "architecture": self.architecture,
+            "build_hash": self.build_hash,
+            "source_ami": self.source_ami,
+        }
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do about the golden AMI. ``ami_id`` is the image to use now ('' when there is none)."""
+
+    build_required: bool
+    reason_code: str
+    reason: str
+    ami_id: str
+    build_hash: str
+    source_ami_id: str
+    candidate: dict[str, Any] | None
+    ignored: list[dict[str, Any]]
+
+    def as_result(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def parse_creation_date(value: str) -> datetime:
+    """EC2 CreationDate ('2024-05-01T10:00:00.000Z') as an aware UTC datetime; the epoch when missing."""
+    if not value:
+        return datetime.fromtimestamp(0, UTC)
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def validate_inputs(arch: str, max_age_days: int, region: str | None) -> None:
+    """Reject bad input before anything talks to AWS."""
+    if not region:
+        raise GoldenAmiError("region is required: set region (or AWS_REGION/AWS_DEFAULT_REGION)")
+    if arch not in ARCHITECTURES:
+        raise GoldenAmiError(f"unknown arch {arch!r}: expected one of {', '.join(ARCHITECTURES)}")
+    if max_age_days < 0:
+        raise GoldenAmiError(f"max_age_days must be 0 (no limit) or positive, not {max_age_days}")
+
+
+def build_inputs(packer_dir: Path) -> list[Path]:
+    """The files whose bytes define the image: the template and every file under scripts/, sorted."""
+    template = packer_dir / TEMPLATE_FILE
+    if not template.is_file():
+        raise GoldenAmiError(f"Packer template not found: {template}")
+    scripts = packer_dir / SCRIPTS_DIR
+    script_files = sorted(path for path in scripts.rglob("*") if path.is_file()) if scripts.is_dir() else []
+    return [template, *script_files]
+
+
+def compute_build_hash(packer_dir: str | Path, pinned_versions: Mapping[str, Any]) -> str:
+    """sha256 over the template, the provisioner scripts and the pinned versions, in a stable order.
+
+    Paths enter relative to ``packer_dir`` so the hash does not depend on where the checkout lives.
+    """
+    packer_dir = Path(packer_dir)
+    digest = hashlib.sha256()
+    for path in build_inputs(packer_dir):
+        digest.update(path.relative_to(packer_dir).as_posix().encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    for key in sorted(pinned_versions):
+        digest.update(f"{key}={pinned_versions[key]}\n".encode())
+    return digest.hexdigest()
+
+
+def newest_first(images: Iterable[Image]) -> list[Image]:
+    """Newest CreationDate first; equal dates fall back to name then id, so the order is deterministic."""
+    return sorted(images, key=lambda image: (image.creation_date, image.name, image.image_id), reverse=True)
+
+
+def decide(
+    golden_images: Iterable[Image],
+    newest_source: Image | None,
+    build_hash: str,
+    max_age_days: int,
+    now: datetime,
+) -> Decision:
+    """The find-or-build decision over already-listed images (pure; see the module docstring)."""
+    images = list(golden_images)
+    available = newest_first(image for image in images if image.state == "available")
+    ignored = [image.summary() for image in newest_first(image for image in images if image.state != "available")]
+    source_ami_id = newest_source.image_id if newest_source else ""
+    ignored_note = f" ({len(ignored)} not available, ignored)" if ignored else ""
+
+    def result(build: bool, code: str, reason: str, chosen: Image | None) -> Decision:
+        return Decision(
+            build_required=build,
+            reason_code=code,
+            reason=reason + ignored_note,
+            ami_id=chosen.image_id if chosen else "",
+            build_hash=build_hash,
+            source_ami_id=source_ami_id,
+            candidate=chosen.summary() if chosen else None,
+            ignored=ignored,
+        )
+
+    if not available:
+        return result(True, REASON_NONE_FOUND, "no available golden AMI found", None)
+    matching = [image for image in available if image.build_hash == build_hash]
+    if not matching:
+        newest = available[0]
+        return result(
+            True,
+            REASON_HASH_CHANGED,
+            f"build hash changed: newest golden AMI {newest.image_id} has BuildHash "
+            f"{newest.build_hash[:12] or '(none)'}, the build inputs hash to {build_hash[:12]}",
+            newest,
+        )
+    candidate = matching[0]
+    if newest_source and candidate.source_ami != newest_source.image_id:
+        return result(
+            True,
+            REASON_SOURCE_SUPERSEDED,
+            f"source AMI superseded: {candidate.image_id} was built from {candidate.source_ami or '(unknown)'}, "
+            f"the newest AL2023 base image is {newest_source.image_id} ({newest_source.name})",
+            candidate,
+        )
+    age_days = (now - candidate.creation_date).total_seconds() / 86400
+    if max_age_days and age_days > max_age_days:
+        return result(
+            True,
+            REASON_TOO_OLD,
+            f"older than max age: {candidate.image_id} is {age_days:.1f} days old (max {max_age_days})",
+            candidate,
+        )
+    return result(False, REASON_FOUND, f"found: {candidate.image_id} ({candidate.name}) is current", candidate)
+
+
+def cleanup_plan(golden_images: Iterable[Image], keep: int, protect: Iterable[str] = ()) -> list[Image]:
+    """Available golden images to deregister: all but the newest ``keep``, never a protected id.
+
+    Images that are not ``available`` (a build in progress, a failed one) are left for AWS/the operator.
+    """
+    if keep < 1:
+        raise GoldenAmiError(f"keep must be at least 1, not {keep}")
+    protected = set(protect)
+    available = newest_first(image for image in golden_images if image.state == "available")
+    return [image for image in available[keep:] if image.image_id not in protected]
+
+
+def _retry_decorator() -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    try:
+        from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+    except ImportError:  # pragma: no cover - amazon.aws ships with the controller's ansible package
+        return lambda function: function
+    return AWSRetry.jittered_backoff(retries=8, delay=2, max_delay=30)
+
+
+class GoldenAmiManager:
+    """Reads images from one region through a boto3 EC2 client and decides / cleans up."""
+
+    def __init__(
+        self,
+        ec2: Any,
+        arch: str,
+        source_owner: str = DEFAULT_SOURCE_OWNER,
+        source_name_pattern: str = DEFAULT_SOURCE_NAME_PATTERN,
+    ) -> None:
+        if arch not in ARCHITECTURES:
+            raise GoldenAmiError(f"unknown arch {arch!r}: expected one of {', '.join(ARCHITECTURES)}")
+        self.ec2 = ec2
+        self.arch = arch
+        self.source_owner = source_owner
+        self.source_name_pattern = source_name_pattern.format(arch=arch)
+        retry = _retry_decorator()
+        self._describe_images = retry(self._describe_images_once)
+        self._deregister = retry(self.ec2.deregister_image)
+        self._delete_snapshot = retry(self.ec2.delete_snapshot)
+        self._describe_attribute = retry(self.ec2.describe_image_attribute)
+        self._modify_attribute = retry(self.ec2.modify_image_attribute)
+
+    def _describe_images_once(self, **kwargs: Any) -> list[dict[str, Any]]:
+        # DescribeImages paginates only when MaxResults is given; the paginator handles both shapes.
+        paginator = self.ec2.get_paginator("describe_images")
+        return paginator.paginate(**kwargs).build_full_result().get("Images", [])
+
+    def _list(self, **kwargs: Any) -> list[Image]:
+        try:
+            return [Image.from_aws(description) for description in self._describe_images(**kwargs)]
+        except Exception as error:  # botocore errors carry the AWS message
+            raise GoldenAmiError(f"DescribeImages failed: {error}") from error
+
+    def golden_images(self) -> list[Image]:
+        """Our golden images of this architecture, in every state."""
+        images = self._list(
+            Owners=["self"],
+            Filters=[
+                {"Name": "tag:Role", "Values": [ROLE_TAG]},
+                {"Name": "tag:OS", "Values": [OS_TAG]},
+                {"Name": "architecture", "Values": [self.arch]},
+            ],
+        )
+        # The Arch tag must agree with the image's architecture when it is present.
+        return [image for image in images if image.tags.get("Arch", self.arch) == self.arch]
+
+    def newest_source(self) -> Image | None:
+        """The newest available official AL2023 base image for this architecture (what Packer would pick)."""
+        images = self._list(
+            Owners=[self.source_owner],
+            Filters=[
+                {"Name": "name", "Values": [self.source_name_pattern]},
+                {"Name": "architecture", "Values": [self.arch]},
+                {"Name": "state", "Values": ["available"]},
+            ],
+        )
+        ordered = newest_first(image for image in images if image.state == "available")
+        return ordered[0] if ordered else None
+
+    def decide(self, build_hash: str, max_age_days: int, now: datetime | None = None) -> Decision:
+        if max_age_days < 0:
+            raise GoldenAmiError(f"max_age_days must be 0 (no limit) or positive, not {max_age_days}")
+        if not build_hash:
+            raise GoldenAmiError("build_hash is empty")
+        return decide(self.golden_images(), self.newest_source(), build_hash, max_age_days, now or datetime.now(UTC))
+
+    def require_imdsv2(self, image_id: str, check_mode: bool) -> bool:
+        """Mark the image ``ImdsSupport=v2.0`` (instances from it require IMDSv2); True when it was not yet.
+
+        Packer 1.6.6 cannot set it at build time; AWS allows setting it once and never unsetting it.
+        """
+        from botocore.exceptions import ClientError
+
+        try:
+            attribute = self._describe_attribute(ImageId=image_id, Attribute="imdsSupport")
+            if attribute.get("ImdsSupport", {}).get("Value") == IMDS_V2:
+                return False
+            if not check_mode:
+                self._modify_attribute(ImageId=image_id, ImdsSupport={"Value": IMDS_V2})
+        except ClientError as error:
+            raise GoldenAmiError(f"setting ImdsSupport={IMDS_V2} on {image_id} failed: {error}") from error
+        return True
+
+    def deregister_old(self, keep: int, protect: Iterable[str], check_mode: bool) -> list[dict[str, Any]]:
+        """Deregister all but the newest ``keep`` available golden images and delete their snapshots."""
+        plan = cleanup_plan(self.golden_images(), keep, protect)
+        if check_mode:
+            return [image.summary() for image in plan]
+        from botocore.exceptions import ClientError
+
+        for image in plan:
+            try:
+                self._deregister(ImageId=image.image_id)
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") not in (
+                    "InvalidAMIID.NotFound",
+                    "InvalidAMIID.Unavailable",
+                ):
+                    raise GoldenAmiError(f"DeregisterImage {image.image_id} failed: {error}") from error
+            for snapshot_id in image.snapshot_ids:
+                try:
+                    self._delete_snapshot(SnapshotId=snapshot_id)
+                except ClientError as error:
+                    if error.response.get("Error", {}).get("Code") != "InvalidSnapshot.NotFound":
+                        raise GoldenAmiError(f"DeleteSnapshot {snapshot_id} failed: {error}") from error
+        return [image.summary() for image in plan]
