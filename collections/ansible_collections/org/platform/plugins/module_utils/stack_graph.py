@@ -1,0 +1,455 @@
+"""The stack graph: which Terraform stacks exist, what each depends on, and how outputs feed variables.
+
+Plain Python, no Ansible: the ``terraform_stacks`` module, the twin renderer and the tests use it.
+A graph comes either from the contract file (``terraform/stacks.yml``) or from an inline list of
+stacks. Everything here is pure: loading validates, ordering is deterministic, errors name the problem.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+STACK_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+IDENTIFIER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
+class StackGraphError(ValueError):
+    """The stack graph or the values given for it are invalid."""
+
+
+# --------------------------------------------------------------------------------------------------
+# Terraform type constraints (the subset the contract uses): string, number, bool, any,
+# list(T), set(T), map(T), object({...}) is not used by the contract.
+# --------------------------------------------------------------------------------------------------
+
+_TYPE_RE = re.compile(r"^\s*(string|number|bool|any|list|set|map)\s*(?:\((.*)\))?\s*$")
+
+
+def parse_type(expr: str) -> tuple:
+    """Parse a type constraint into a tuple tree: ("string",), ("list", ("string",)), ..."""
+    match = _TYPE_RE.match(expr or "")
+    if not match:
+        raise StackGraphError(f"unsupported type constraint {expr!r}")
+    kind, inner = match.group(1), match.group(2)
+    if kind in ("list", "set", "map"):
+        if inner is None:
+            raise StackGraphError(f"type {expr!r}: {kind} needs an element type, e.g. {kind}(string)")
+        return (kind, parse_type(inner))
+    if inner is not None:
+        raise StackGraphError(f"type {expr!r}: {kind} takes no element type")
+    return (kind,)
+
+
+def type_errors(value: Any, expr: str, where: str = "value") -> list[str]:
+    """Why ``value`` does not conform to the type constraint ``expr`` (empty when it does)."""
+    return _type_errors(value, parse_type(expr), where)
+
+
+def _type_errors(value: Any, tree: tuple, where: str) -> list[str]:
+    kind = tree[0]
+    if kind == "any":
+        return []
+    if kind == "string":
+        # Terraform converts numbers and bools to strings; nothing else.
+        ok = isinstance(value, str) or (isinstance(value, (int, float)) and not isinstance(value, bool))
+        return [] if ok else [f"{where}: expected string, got {type(value).__name__}"]
+    if kind == "number":
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not ok and isinstance(value, str):
+            try:
+                float(value)
+                ok = True
+            except ValueError:
+                ok = False
+        return [] if ok else [f"{where}: expected number, got {value!r}"]
+    if kind == "bool":
+        ok = isinstance(value, bool) or value in ("true", "false")
+        return [] if ok else [f"{where}: expected bool, got {value!r}"]
+    if kind in ("list", "set"):
+        if not isinstance(value, (list, tuple)):
+            return [f"{where}: expected {kind}, got {type(value).__name__}"]
+        return [e for i, item in enumerate(value) for e in _type_errors(item, tree[1], f"{where}[{i}]")]
+    if kind == "map":
+        if not isinstance(value, Mapping):
+            return [f"{where}: expected map, got {type(value).__name__}"]
+        return [e for k, item in value.items() for e in _type_errors(item, tree[1], f"{where}[{k!r}]")]
+    raise StackGraphError(f"unsupported type {kind}")
+
+
+# --------------------------------------------------------------------------------------------------
+# The graph
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutputRef:
+    """``<stack>.<output>[.<key>...]``: a value taken from an upstream stack's output."""
+
+    stack: str
+    output: str
+    path: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, text: str, where: str) -> OutputRef:
+        if not isinstance(text, str) or "." not in text:
+            raise StackGraphError(f"{where}: {text!r} is not of the form <stack>.<output>[.<key>...]")
+        stack, output, *path = text.split(".")
+        if not STACK_NAME_RE.match(stack) or not IDENTIFIER_RE.match(output):
+            raise StackGraphError(f"{where}: {text!r} is not of the form <stack>.<output>[.<key>...]")
+        return cls(stack, output, tuple(path))
+
+    def __str__(self) -> str:
+        return ".".join((self.stack, self.output, *self.path))
+
+    def resolve(self, outputs: Mapping[str, Any]) -> Any:
+        """The referenced value from ``outputs`` (the upstream's output values by name)."""
+        if self.output not in outputs:
+            raise StackGraphError(f"stack {self.stack} has no output {self.output!r} (needed as {self})")
+        value = outputs[self.output]
+        for key in self.path:
+            if isinstance(value, Mapping) and key in value:
+                value = value[key]
+            elif isinstance(value, list) and key.isdigit() and int(key) < len(value):
+                value = value[int(key)]
+            else:
+                raise StackGraphError(f"output {self.stack}.{self.output} has no element {key!r} (needed as {self})")
+        return value
+
+
+@dataclass(frozen=True)
+class VariableSpec:
+    name: str
+    type: str = "any"
+    description: str = ""
+    has_default: bool = False
+    default: Any = None
+    source: OutputRef | None = None
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    name: str
+    type: str = "any"
+    description: str = ""
+    example: Any = None
+    sensitive: bool = False
+
+
+@dataclass(frozen=True)
+class Stack:
+    name: str
+    path: Path
+    depends_on: tuple[str, ...] = ()
+    variables: Mapping[str, VariableSpec] = field(default_factory=dict)
+    outputs: Mapping[str, OutputSpec] = field(default_factory=dict)
+    description: str = ""
+    # True when variables/outputs come from a contract (so unknown variables can be rejected).
+    contract: bool = False
+
+    @property
+    def inputs(self) -> dict[str, OutputRef]:
+        """Variables wired from upstream outputs."""
+        return {name: spec.source for name, spec in self.variables.items() if spec.source is not None}
+
+
+class StackGraph:
+    """A validated DAG of stacks."""
+
+    def __init__(self, stacks: Iterable[Stack]):
+        self.stacks: dict[str, Stack] = {}
+        for stack in stacks:
+            if stack.name in self.stacks:
+                raise StackGraphError(f"stack {stack.name!r} is defined twice")
+            self.stacks[stack.name] = stack
+        self._validate()
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.stacks
+
+    def __getitem__(self, name: str) -> Stack:
+        return self.stacks[name]
+
+    def _validate(self) -> None:
+        for stack in self.stacks.values():
+            for dep in stack.depends_on:
+                if dep not in self.stacks:
+                    raise StackGraphError(f"stack {stack.name!r} depends on unknown stack {dep!r}")
+                if dep == stack.name:
+                    raise StackGraphError(f"stack {stack.name!r} depends on itself")
+            for var, ref in stack.inputs.items():
+                if ref.stack not in stack.depends_on:
+                    raise StackGraphError(
+                        f"stack {stack.name!r} variable {var!r} comes from {ref} but {ref.stack!r} is not in its depends_on"
+                    )
+                upstream = self.stacks[ref.stack]
+                if upstream.contract and ref.output not in upstream.outputs:
+                    raise StackGraphError(
+                        f"stack {stack.name!r} variable {var!r} comes from {ref}, which stack {ref.stack!r} does not declare"
+                    )
+        cycle = self._find_cycle()
+        if cycle:
+            raise StackGraphError(f"dependency cycle: {' -> '.join(cycle)}")
+
+    def _find_cycle(self) -> list[str] | None:
+        white, grey, black = 0, 1, 2
+        colour = dict.fromkeys(self.stacks, white)
+        trail: list[str] = []
+
+        def visit(name: str) -> list[str] | None:
+            colour[name] = grey
+            trail.append(name)
+            for dep in self.stacks[name].depends_on:
+                if colour[dep] == grey:
+                    return [*trail[trail.index(dep) :], dep]
+                if colour[dep] == white:
+                    found = visit(dep)
+                    if found:
+                        return found
+            colour[name] = black
+            trail.pop()
+            return None
+
+        for name in sorted(self.stacks):
+            if colour[name] == white:
+                found = visit(name)
+                if found:
+                    return found
+        return None
+
+    def order(self, names: Iterable[str] | None = None) -> list[str]:
+        """Dependency order (upstreams first), ties broken by name; restricted to ``names`` if given."""
+        wanted = set(self.stacks if names is None else names)
+        done: list[str] = []
+        placed: set[str] = set()
+        pending = sorted(self.stacks)
+        while pending:
+            ready = [n for n in pending if all(d in placed for d in self.stacks[n].depends_on)]
+            for name in ready:
+                placed.add(name)
+                done.append(name)
+            pending = [n for n in pending if n not in placed]
+        return [n for n in done if n in wanted]
+
+    def reverse_order(self, names: Iterable[str] | None = None) -> list[str]:
+        return list(reversed(self.order(names)))
+
+    def dependents(self, name: str) -> set[str]:
+        """Every stack that depends on ``name``, directly or not."""
+        found: set[str] = set()
+        frontier = [name]
+        while frontier:
+            current = frontier.pop()
+            for other in self.stacks.values():
+                if current in other.depends_on and other.name not in found:
+                    found.add(other.name)
+                    frontier.append(other.name)
+        return found
+
+    def dependencies(self, name: str) -> set[str]:
+        """Every stack ``name`` depends on, directly or not."""
+        found: set[str] = set()
+        frontier = [name]
+        while frontier:
+            for dep in self.stacks[frontier.pop()].depends_on:
+                if dep not in found:
+                    found.add(dep)
+                    frontier.append(dep)
+        return found
+
+    def select(self, only: Iterable[str] = (), exclude: Iterable[str] = (), destroying: bool = False) -> list[str]:
+        """The stacks to act on, in the order of the action.
+
+        Destroying a stack means destroying its dependents first, so for ``destroying`` the selection
+        grows to include every dependent of a selected stack (an excluded dependent is an error, since
+        destroying under it would break it).
+        """
+        only, exclude = list(only), list(exclude)
+        for name in [*only, *exclude]:
+            if name not in self.stacks:
+                raise StackGraphError(f"unknown stack {name!r} (known: {', '.join(self.order())})")
+        selected = set(only or self.stacks) - set(exclude)
+        if destroying:
+            for name in list(selected):
+                blocked = self.dependents(name) & set(exclude)
+                if blocked:
+                    raise StackGraphError(
+                        f"cannot destroy {name!r} while excluded dependent(s) {', '.join(sorted(blocked))} remain"
+                    )
+                selected |= self.dependents(name)
+            return self.reverse_order(selected)
+        return self.order(selected)
+
+
+# --------------------------------------------------------------------------------------------------
+# Loading
+# --------------------------------------------------------------------------------------------------
+
+
+def _variable_specs(raw: Any, where: str) -> dict[str, VariableSpec]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise StackGraphError(f"{where}: variables must be a mapping")
+    specs = {}
+    for name, spec in raw.items():
+        if not IDENTIFIER_RE.match(str(name)):
+            raise StackGraphError(f"{where}: invalid variable name {name!r}")
+        spec = spec or {}
+        if not isinstance(spec, Mapping):
+            raise StackGraphError(f"{where}.{name}: must be a mapping")
+        vtype = spec.get("type", "any")
+        parse_type(vtype)
+        source = OutputRef.parse(spec["from"], f"{where}.{name}.from") if spec.get("from") else None
+        if "default" in spec:
+            errors = type_errors(spec["default"], vtype, f"{where}.{name}.default")
+            if errors:
+                raise StackGraphError("; ".join(errors))
+        specs[name] = VariableSpec(
+            name=name,
+            type=vtype,
+            description=str(spec.get("description", "")),
+            has_default="default" in spec,
+            default=spec.get("default"),
+            source=source,
+        )
+    return specs
+
+
+def _output_specs(raw: Any, where: str) -> dict[str, OutputSpec]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise StackGraphError(f"{where}: outputs must be a mapping")
+    specs = {}
+    for name, spec in raw.items():
+        if not IDENTIFIER_RE.match(str(name)):
+            raise StackGraphError(f"{where}: invalid output name {name!r}")
+        spec = spec or {}
+        otype = spec.get("type", "any")
+        parse_type(otype)
+        if "example" in spec:
+            errors = type_errors(spec["example"], otype, f"{where}.{name}.example")
+            if errors:
+                raise StackGraphError("; ".join(errors))
+        specs[name] = OutputSpec(
+            name=name,
+            type=otype,
+            description=str(spec.get("description", "")),
+            example=spec.get("example"),
+            sensitive=bool(spec.get("sensitive", False)),
+        )
+    return specs
+
+
+def _check_name(name: Any) -> str:
+    if not isinstance(name, str) or not STACK_NAME_RE.match(name):
+        raise StackGraphError(f"invalid stack name {name!r} (letters, digits, '-' and '_', at most 64)")
+    return name
+
+
+def graph_from_contract(contract: Mapping[str, Any], stacks_root: str | Path) -> StackGraph:
+    """Build the graph from a parsed contract (``terraform/stacks.yml``) and a stacks directory."""
+    if not isinstance(contract, Mapping) or not isinstance(contract.get("stacks"), Mapping):
+        raise StackGraphError("contract: a mapping with a 'stacks' mapping is required")
+    if contract.get("version", 1) != 1:
+        raise StackGraphError(f"contract: unsupported version {contract.get('version')!r}")
+    root = Path(stacks_root)
+    common = _variable_specs(contract.get("common_variables"), "common_variables")
+    stacks = []
+    for name, spec in contract["stacks"].items():
+        _check_name(name)
+        spec = spec or {}
+        where = f"stacks.{name}"
+        own = _variable_specs(spec.get("variables"), f"{where}.variables")
+        clash = set(own) & set(common)
+        if clash:
+            raise StackGraphError(f"{where}: variables {sorted(clash)} are already common variables")
+        depends_on = spec.get("depends_on") or []
+        if not isinstance(depends_on, list):
+            raise StackGraphError(f"{where}.depends_on must be a list")
+        stacks.append(
+            Stack(
+                name=name,
+                path=root / name,
+                depends_on=tuple(_check_name(d) for d in depends_on),
+                variables={**common, **own},
+                outputs=_output_specs(spec.get("outputs"), f"{where}.outputs"),
+                description=str(spec.get("description", "")),
+                contract=True,
+            )
+        )
+    return StackGraph(stacks)
+
+
+def graph_from_list(items: Iterable[Mapping[str, Any]], stacks_root: str | Path | None = None) -> StackGraph:
+    """Build the graph from inline stacks: ``{name, path?, depends_on?, inputs?: {var: stack.output}}``."""
+    stacks = []
+    for index, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            raise StackGraphError(f"stacks[{index}] must be a mapping")
+        name = _check_name(item.get("name"))
+        if item.get("path"):
+            path = Path(item["path"])
+        elif stacks_root:
+            path = Path(stacks_root) / name
+        else:
+            raise StackGraphError(f"stack {name!r}: no path and no stacks_root")
+        inputs = item.get("inputs") or {}
+        if not isinstance(inputs, Mapping):
+            raise StackGraphError(f"stack {name!r}: inputs must be a mapping of variable -> <stack>.<output>")
+        variables = {
+            var: VariableSpec(var, source=OutputRef.parse(ref, f"stack {name!r} inputs.{var}"))
+            for var, ref in inputs.items()
+        }
+        depends_on = item.get("depends_on") or []
+        if not isinstance(depends_on, list):
+            raise StackGraphError(f"stack {name!r}: depends_on must be a list")
+        stacks.append(
+            Stack(name=name, path=path, depends_on=tuple(_check_name(d) for d in depends_on), variables=variables)
+        )
+    return StackGraph(stacks)
+
+
+def stack_variables(
+    stack: Stack,
+    common_values: Mapping[str, Any],
+    stack_values: Mapping[str, Any],
+    upstream_outputs: Mapping[str, Mapping[str, Any]],
+) -> dict[str, Any]:
+    """The variable values for one stack: common values, its own values, then wired upstream outputs.
+
+    For a contract stack, values for undeclared variables, values that don't fit the declared type and
+    missing required variables are errors; wired variables cannot also be given a value.
+    """
+    values: dict[str, Any] = {}
+    if stack.contract:
+        for name, value in common_values.items():
+            if name in stack.variables:
+                values[name] = value
+    else:
+        values.update(common_values)
+    for name, value in stack_values.items():
+        if stack.contract and name not in stack.variables:
+            raise StackGraphError(f"stack {stack.name!r} declares no variable {name!r}")
+        if name in stack.inputs:
+            raise StackGraphError(
+                f"stack {stack.name!r} variable {name!r} comes from {stack.inputs[name]}; it cannot also be set"
+            )
+        values[name] = value
+    for name, ref in stack.inputs.items():
+        values[name] = ref.resolve(upstream_outputs.get(ref.stack, {}))
+    if stack.contract:
+        errors = []
+        for name, spec in stack.variables.items():
+            if name not in values:
+                if not spec.has_default:
+                    errors.append(f"stack {stack.name!r}: no value for required variable {name!r}")
+                continue
+            errors += type_errors(values[name], spec.type, f"stack {stack.name!r} variable {name!r}")
+        if errors:
+            raise StackGraphError("; ".join(errors))
+    return values

