@@ -1,0 +1,164 @@
+module "tags" {
+  source = "../../modules/common-tags"
+
+  tags      = var.tags
+  component = "kms"
+}
+
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  root_arn   = "arn:${local.partition}:iam::${local.account_id}:root"
+
+  # purpose => the service that uses the key on a caller's behalf (kms:ViaService), and the service
+  # principals that call KMS as themselves.
+  purposes = {
+    "cloudwatch-logs" = {
+      description        = "CloudWatch Logs log groups (VPC flow logs, application logs)"
+      via_service        = "logs"
+      service_principals = ["logs.${var.aws_region}.amazonaws.com"]
+    }
+    "secrets-manager" = {
+      description        = "Secrets Manager secrets (RDS master and service credentials)"
+      via_service        = "secretsmanager"
+      service_principals = []
+    }
+    "rds" = {
+      description        = "RDS storage, snapshots and Performance Insights"
+      via_service        = "rds"
+      service_principals = []
+    }
+    "s3" = {
+      description        = "S3 buckets (Harbor registry storage, artifacts)"
+      via_service        = "s3"
+      service_principals = []
+    }
+    "sqs" = {
+      description        = "SQS queues"
+      via_service        = "sqs"
+      service_principals = ["sns.amazonaws.com", "events.amazonaws.com"]
+    }
+    "ssm" = {
+      description        = "SSM Parameter Store SecureStrings (RKE2 token) and Session Manager"
+      via_service        = "ssm"
+      service_principals = []
+    }
+    "elasticache" = {
+      description        = "ElastiCache at-rest encryption"
+      via_service        = "elasticache"
+      service_principals = []
+    }
+  }
+}
+
+data "aws_iam_policy_document" "key" {
+  for_each = local.purposes
+
+  # Key administration stays with the account's IAM policies (no principal outside this account).
+  statement {
+    sid       = "AccountAdministration"
+    actions   = ["kms:*"]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = [local.root_arn]
+    }
+  }
+
+  # Principals of this account may use the key only through the service it exists for.
+  statement {
+    sid = "UseThrough${replace(title(replace(each.key, "-", " ")), " ", "")}"
+    actions = [
+      "kms:Encrypt",
+      "kms:Decrypt",
+      "kms:ReEncrypt*",
+      "kms:GenerateDataKey*",
+      "kms:CreateGrant",
+      "kms:DescribeKey",
+    ]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = [local.root_arn]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["${each.value.via_service}.${var.aws_region}.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:CallerAccount"
+      values   = [local.account_id]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(each.value.service_principals) > 0 ? [each.value.service_principals] : []
+    content {
+      sid = "ServicePrincipals"
+      actions = [
+        "kms:Encrypt",
+        "kms:Decrypt",
+        "kms:ReEncrypt*",
+        "kms:GenerateDataKey*",
+        "kms:DescribeKey",
+      ]
+      resources = ["*"]
+
+      principals {
+        type        = "Service"
+        identifiers = statement.value
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "aws:SourceAccount"
+        values   = [local.account_id]
+      }
+    }
+  }
+}
+
+resource "aws_kms_key" "this" {
+  for_each = local.purposes
+
+  description             = "${module.tags.name_prefix} ${each.key}: ${each.value.description}"
+  key_usage               = "ENCRYPT_DECRYPT"
+  enable_key_rotation     = true
+  rotation_period_in_days = 365
+  deletion_window_in_days = var.deletion_window_in_days
+  policy                  = data.aws_iam_policy_document.key[each.key].json
+
+  tags = merge(module.tags.tags, { Name = "${module.tags.name_prefix}-${each.key}-key", Purpose = each.key })
+}
+
+resource "aws_kms_alias" "this" {
+  for_each = local.purposes
+
+  name          = "alias/${module.tags.name_prefix}-${each.key}"
+  target_key_id = aws_kms_key.this[each.key].key_id
+}
+
+# /shared/kms/<purpose>-key-arn (seed guide, "KMS SSM Parameters").
+module "exports" {
+  source = "../../modules/ssm-exports"
+
+  component = "kms"
+  tags      = module.tags.tags
+
+  parameters = {
+    for purpose, key in aws_kms_key.this : "/shared/kms/${purpose}-key-arn" => {
+      value       = key.arn
+      description = "${title(replace(purpose, "-", " "))} KMS key ARN for cross-stack references"
+    }
+  }
+}
