@@ -113,13 +113,14 @@ source "amazon-ebs" "golden" {
     most_recent = true
   }
 
-  # Session Manager only: no public IP, no SSH ingress (the temporary SG gets no rules opened to anyone).
-  communicator                = "ssh"
-  ssh_username                = "ec2-user"
-  ssh_interface               = "session_manager"
-  associate_public_ip_address = false
-  subnet_id                   = var.subnet_id
-  vpc_id                      = var.vpc_id
+  # Session Manager only: no public IP, no SSH ingress. Packer tunnels SSH through an SSM session, so the
+  # temporary security group needs no reachable rule: its only source CIDR is 127.0.0.1/32 (nobody).
+  communicator                          = "ssh"
+  ssh_username                          = "ec2-user"
+  ssh_interface                         = "session_manager"
+  associate_public_ip_address           = false
+  subnet_id                             = var.subnet_id
+  vpc_id                                = var.vpc_id
   temporary_security_group_source_cidrs = ["127.0.0.1/32"]
   temporary_iam_instance_profile_policy_document {
     Version = "2012-10-17"
