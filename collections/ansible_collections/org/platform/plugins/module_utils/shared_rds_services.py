@@ -1,0 +1,209 @@
+"""The shared RDS service list: validation and normalisation, before any SQL runs.
+
+Plain Python, no Ansible: the ``shared_rds_services`` module and the unit tests call it. A service entry
+from the inventory becomes a ``ServicePlan`` with everything the role needs (database, user, secret name,
+privileges). Names end up as MySQL identifiers, so they are checked against a strict allow-list, never
+escaped: a name that is not ``^[a-z][a-z0-9_]{0,26}$`` is refused with the reason.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+# `<service>_user` must fit MySQL's 32-character user names, so a service name has at most 27.
+SERVICE_NAME_MAX = 27
+SERVICE_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,26}$")
+ENV_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
+USER_SUFFIX = "_user"
+SECRET_NAME_FORMAT = "/{env}/{service}/db-credentials"  # noqa: S105 - a secret name, not a secret
+
+# Schemas that belong to the server; a service may never be given one of them.
+RESERVED_NAMES = frozenset({"mysql", "information_schema", "performance_schema", "sys", "innodb", "tmp"})
+
+# The seed guide's grant, and the default for a service that does not say otherwise.
+DEFAULT_PRIVILEGES: tuple[str, ...] = ("SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "INDEX", "ALTER")
+
+# Database-level privileges a service may ask for instead. Global or administrative ones (ALL, GRANT OPTION,
+# SUPER, FILE, PROCESS, RELOAD, SHUTDOWN, CREATE USER, ...) are never allowed on the shared instance.
+ALLOWED_PRIVILEGES: tuple[str, ...] = (
+    *DEFAULT_PRIVILEGES,
+    "REFERENCES",
+    "CREATE VIEW",
+    "SHOW VIEW",
+    "CREATE TEMPORARY TABLES",
+    "LOCK TABLES",
+    "EXECUTE",
+    "CREATE ROUTINE",
+    "ALTER ROUTINE",
+    "TRIGGER",
+    "EVENT",
+)
+
+STATES = ("present", "absent")
+SERVICE_KEYS = frozenset({"name", "privileges", "rotate", "state", "confirm_drop"})
+
+
+class ServiceListError(ValueError):
+    """The service list is invalid; the message lists every problem found."""
+
+
+@dataclass(frozen=True)
+class ServicePlan:
+    """One service, normalised: what the role creates (or, with state absent, removes) for it."""
+
+    name: str
+    database: str
+    username: str
+    secret_name: str
+    privileges: list[str]
+    rotate: bool
+    state: str
+
+    @property
+    def priv(self) -> dict[str, str]:
+        """The grant in community.mysql.mysql_user's ``priv`` form."""
+        return {f"{self.database}.*": ",".join(self.privileges)}
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"priv": self.priv}
+
+
+def service_name_problem(name: Any) -> str | None:
+    """Why ``name`` cannot be a service name, or None when it can."""
+    if not isinstance(name, str):
+        return f"must be a string, not {type(name).__name__}"
+    if name == "":
+        return "must not be empty"
+    if len(name) > SERVICE_NAME_MAX:
+        return (
+            f"is {len(name)} characters; at most {SERVICE_NAME_MAX} "
+            f"(MySQL user names are limited to 32 and the user is '<service>{USER_SUFFIX}')"
+        )
+    if not SERVICE_NAME_RE.fullmatch(name):
+        return "must match ^[a-z][a-z0-9_]{0,26}$ (lower-case letter first, then lower-case letters, digits, '_')"
+    if name in RESERVED_NAMES:
+        return "is a schema that belongs to the server"
+    return None
+
+
+def normalise_privileges(value: Any) -> tuple[list[str], list[str]]:
+    """(privileges in canonical order, problems). ``None`` means the seed guide's default grant."""
+    if value is None:
+        return list(DEFAULT_PRIVILEGES), []
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        return [], ["privileges must be a list of privilege names"]
+    if not value:
+        return [], ["privileges must not be empty (remove the key for the default grant)"]
+    wanted: set[str] = set()
+    problems: list[str] = []
+    for raw in value:
+        if not isinstance(raw, str):
+            problems.append(f"privilege {raw!r} must be a string")
+            continue
+        privilege = " ".join(raw.upper().split())
+        if privilege not in ALLOWED_PRIVILEGES:
+            problems.append(
+                f"privilege {raw!r} is not allowed; choose from {', '.join(ALLOWED_PRIVILEGES)} "
+                "(global and administrative privileges are never granted to a service)"
+            )
+            continue
+        wanted.add(privilege)
+    return [p for p in ALLOWED_PRIVILEGES if p in wanted], problems
+
+
+def plan_service(entry: Any, env: str) -> tuple[ServicePlan | None, list[str]]:
+    """Validate one entry of the service list; (plan, problems) with plan None when problems exist."""
+    if isinstance(entry, str):
+        entry = {"name": entry}
+    if not isinstance(entry, Mapping):
+        return None, [f"entry must be a mapping with at least 'name', not {type(entry).__name__}"]
+    problems: list[str] = []
+    unknown = sorted(str(key) for key in set(entry) - SERVICE_KEYS)
+    if unknown:
+        problems.append(f"unknown keys {', '.join(unknown)}; allowed: {', '.join(sorted(SERVICE_KEYS))}")
+    name = entry.get("name")
+    name_problem = service_name_problem(name)
+    if name_problem:
+        problems.append(f"name {name!r} {name_problem}")
+    privileges, privilege_problems = normalise_privileges(entry.get("privileges"))
+    problems += privilege_problems
+    rotate = entry.get("rotate", False)
+    if not isinstance(rotate, bool):
+        problems.append(f"rotate must be true or false, not {rotate!r}")
+    state = entry.get("state", "present")
+    if state not in STATES:
+        problems.append(f"state must be one of {', '.join(STATES)}, not {state!r}")
+    confirm = entry.get("confirm_drop")
+    if state == "absent":
+        if confirm != name:
+            problems.append(
+                "state absent drops the database, its user and its secret; "
+                f"confirm it with confirm_drop: {name} (the service's own name)"
+            )
+        if rotate is True:
+            problems.append("rotate cannot be combined with state absent")
+    elif confirm is not None:
+        problems.append("confirm_drop is only meaningful with state: absent")
+    if problems:
+        return None, problems
+    return (
+        ServicePlan(
+            name=name,
+            database=name,
+            username=f"{name}{USER_SUFFIX}",
+            secret_name=SECRET_NAME_FORMAT.format(env=env, service=name),
+            privileges=privileges,
+            rotate=rotate,
+            state=state,
+        ),
+        [],
+    )
+
+
+def plan_services(services: Any, env: str, rotate: Sequence[str] = ()) -> list[ServicePlan]:
+    """Validate and normalise the whole list; raise ServiceListError naming every problem.
+
+    ``rotate`` names services to rotate in this run on top of their own ``rotate: true`` (handy from
+    extra vars or a survey); each must be a present service of the list.
+    """
+    if not isinstance(env, str) or not ENV_NAME_RE.fullmatch(env):
+        raise ServiceListError(f"environment name {env!r} must match {ENV_NAME_RE.pattern}")
+    if isinstance(rotate, str) or not isinstance(rotate, Sequence):
+        raise ServiceListError("the services to rotate must be a list of service names")
+    if services is None:
+        services = []
+    if isinstance(services, str | Mapping) or not isinstance(services, Sequence):
+        raise ServiceListError("the service list must be a list of mappings such as {name: fileflow}")
+    plans: list[ServicePlan] = []
+    problems: list[str] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(services):
+        plan, entry_problems = plan_service(entry, env)
+        label = f"service #{index + 1}"
+        if (
+            isinstance(entry, Mapping)
+            and isinstance(entry.get("name"), str)
+            and SERVICE_NAME_RE.fullmatch(entry["name"])
+        ):
+            label += f" ({entry['name']})"
+        problems += [f"{label}: {problem}" for problem in entry_problems]
+        if plan is None:
+            continue
+        if plan.name in seen:
+            problems.append(f"{label}: {plan.name} is listed more than once")
+            continue
+        seen.add(plan.name)
+        plans.append(plan)
+    present = {plan.name for plan in plans if plan.state == "present"}
+    problems += [
+        f"rotation asked for {name!r}, which is not a present service of the list"
+        for name in rotate
+        if name not in present
+    ]
+    if problems:
+        raise ServiceListError("invalid shared RDS service list: " + "; ".join(problems))
+    rotate_now = set(rotate)
+    return [replace(plan, rotate=True) if plan.name in rotate_now else plan for plan in plans]

@@ -1,0 +1,102 @@
+#!/usr/bin/python
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Validate and normalise the shared RDS service list before any SQL runs."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: shared_rds_services
+short_description: Validate the shared RDS service list and plan each service's database, user and secret
+description:
+  - Checks every entry of the inventory's service list against a strict allow-list before anything touches
+    MySQL or AWS, and returns the normalised plan the C(org.platform.shared_rds_schemas) role works from.
+  - A service name must match C(^[a-z][a-z0-9_]{0,26}$) (its user C(<service>_user) must fit MySQL's 32
+    characters) and must not be a server schema (C(mysql), C(sys), ...). Hostile or malformed names are
+    refused with the reason, never escaped.
+  - Privileges default to the seed guide's grant (SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, INDEX, ALTER);
+    a service may list other database-level privileges, never global or administrative ones.
+  - C(state=absent) needs C(confirm_drop) equal to the service's name.
+  - Changes nothing; supports check mode.
+version_added: 0.1.0
+author: Platform team (@org-platform)
+options:
+  services:
+    description:
+      - The service list. Each entry is a service name or a mapping with C(name) and optionally
+        C(privileges) (list), C(rotate) (bool), C(state) (present or absent) and C(confirm_drop).
+    type: list
+    elements: raw
+    required: true
+  env:
+    description: Environment name; the secret of a service is C(/<env>/<service>/db-credentials).
+    type: str
+    required: true
+  rotate:
+    description:
+      - Services whose password is rotated in this run, on top of those with C(rotate=true) in the list.
+      - Each must be a present service of the list.
+    type: list
+    elements: str
+    default: []
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+"""
+
+EXAMPLES = r"""
+- name: Validate the service list
+  org.platform.shared_rds_services:
+    env: dev
+    services:
+      - name: fileflow
+      - name: authhub
+        privileges: [SELECT, INSERT, UPDATE, DELETE]
+      - name: crawler
+        rotate: true
+  register: plan
+"""
+
+RETURN = r"""
+services:
+  description: The normalised plan, one entry per service, in the order given.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    name: {description: Service name., type: str}
+    database: {description: Its database., type: str}
+    username: {description: Its MySQL user., type: str}
+    secret_name: {description: Its Secrets Manager secret., type: str}
+    privileges: {description: Privileges on its database only, canonical order., type: list, elements: str}
+    priv: {description: The grant in community.mysql.mysql_user's priv form., type: dict}
+    rotate: {description: Whether to rotate its password in this run., type: bool}
+    state: {description: present or absent., type: str}
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.org.platform.plugins.module_utils.shared_rds_services import (
+    ServiceListError,
+    plan_services,
+)
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "services": {"type": "list", "elements": "raw", "required": True},
+            "env": {"type": "str", "required": True},
+            "rotate": {"type": "list", "elements": "str", "default": []},
+        },
+        supports_check_mode=True,
+    )
+    try:
+        plans = plan_services(module.params["services"], module.params["env"], module.params["rotate"])
+    except ServiceListError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(changed=False, services=[plan.as_dict() for plan in plans])
+
+
+if __name__ == "__main__":
+    main()
