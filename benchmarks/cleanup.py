@@ -412,7 +412,7 @@ def client_factory(endpoint_url: str, workers: int = 8) -> Any:
     from botocore.config import Config
 
     session = boto3.session.Session(region_name="us-east-1")
-    config = Config(retries={"max_attempts": 1, "mode": "standard"}, max_pool_connections=workers + 4)
+    config = Config(retries={"total_max_attempts": 1, "mode": "standard"}, max_pool_connections=workers + 4)
     return lambda service: session.client(service, endpoint_url=endpoint_url, config=config)
 
 
@@ -467,7 +467,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     for gid in estate.stack_sg_ids:  # terraform destroy of 10-security
                         ec2.delete_security_group(GroupId=gid)
                     deleted = result["stats"]["deleted_resources"] + len(estate.stack_sg_ids)
-                    outcome = {"verify_ok": result["verify"].get("ok"), "completed": result["completed"]}
+                    outcome = {
+                        "verify_ok": result["verify"].get("ok"),
+                        "completed": result["completed"],
+                        "phase_seconds": result["stats"]["phase_seconds"],
+                        "retries": result["stats"]["retries"],
+                    }
                 seconds = time.monotonic() - start
                 stats = emulator_control(endpoint)["stats"]
                 left = len(

@@ -638,9 +638,6 @@ class ClusterCleanup:
         # Rules that reference a candidate SG (inside any other group of the VPC).
         for group in inv.security_groups:
             holder = group["GroupId"]
-            if holder in candidates:
-                # Rules inside a candidate go with it, except references to other candidates (cycles).
-                pass
             for direction, perms in (
                 ("ingress", group.get("IpPermissions", [])),
                 ("egress", group.get("IpPermissionsEgress", [])),
@@ -872,6 +869,7 @@ class ClusterCleanup:
             if not wanted:
                 break
             if time.monotonic() >= end:
+                self.deadline.check()  # the global deadline, not the phase bound, ended the wait
                 for rid in sorted(wanted):
                     self._blocker("load_balancer", rid, f"still present after {self.o.lb_timeout_s}s")
                 break
@@ -893,6 +891,8 @@ class ClusterCleanup:
                         attempt += 1
                         self._sleep(self._backoff(attempt, self.o.backoff_base_s * 5, self.o.poll_interval_s), end)
                         continue
+                    if code == "ResourceInUse":
+                        self.deadline.check()
                     if code not in NOT_FOUND_CODES:
                         self._blocker("target_group", entry.id, f"delete failed: {exc}")
                         return
@@ -927,12 +927,14 @@ class ClusterCleanup:
                 elif entry.action == "blocker" and entry.id not in reported:
                     reported.add(entry.id)
                     self._blocker("network_interface", entry.id, entry.reason, groups=entry.details.get("groups", []))
+            work.sort(key=lambda item: not item[0].details.get("load_balancer"))  # LB ENIs first: they hold SGs
             self._pool_map(self._remove_eni, work)
-            done = set(self.deleted["network_interfaces"]) | {b["id"] for b in self.blockers}
+            done = set(self.deleted["network_interfaces"]) | set(self.released_enis) | {b["id"] for b in self.blockers}
             pending = [e for e, _ in work if e.id not in done]
             if not pending and not waiting:
                 return
             if time.monotonic() >= end:
+                self.deadline.check()  # the global deadline, not the phase bound, ended the wait
                 for entry in [*pending, *waiting]:
                     self._blocker(
                         "network_interface", entry.id, f"{entry.reason}; still present after {self.o.eni_timeout_s}s"
@@ -949,6 +951,9 @@ class ClusterCleanup:
             try:
                 self.aws.call("ec2", "detach_network_interface", AttachmentId=attachment["AttachmentId"], Force=True)
             except ClientError as exc:
+                if error_code(exc) == "InvalidAttachmentID.NotFound" and entry.details.get("load_balancer"):
+                    self._released(eid)  # AWS released the lingering ENI itself meanwhile
+                    return
                 if error_code(exc) not in NOT_FOUND_CODES:
                     self._blocker("network_interface", eid, f"detach failed: {exc}")
                     return
@@ -958,10 +963,19 @@ class ClusterCleanup:
             code = error_code(exc)
             if code in ("InvalidNetworkInterface.InUse", "InvalidParameterValue"):
                 return  # still detaching; the next poll retries it
+            if code == "InvalidNetworkInterfaceID.NotFound":
+                self._released(eid)
+                return
             if code not in NOT_FOUND_CODES:
                 self._blocker("network_interface", eid, f"delete failed: {exc}")
                 return
         self._record("network_interfaces", eid, entry.reason, description=eni.get("Description", ""))
+
+    def _released(self, eid: str) -> None:
+        with self._lock:
+            if eid not in self.released_enis:
+                self.released_enis.append(eid)
+        self.audit.write("released:network_interface", eid, "already gone (released by AWS or a concurrent run)")
 
     def _instances(self) -> dict[str, str]:
         reservations = self.aws.paginate(
@@ -1012,6 +1026,8 @@ class ClusterCleanup:
                         attempt += 1
                         self._sleep(self._backoff(attempt, self.o.sg_backoff_base_s, self.o.sg_backoff_cap_s), end)
                         continue
+                    if code == "DependencyViolation":
+                        self.deadline.check()
                     if code not in NOT_FOUND_CODES:
                         self._blocker("security_group", gid, f"delete failed: {exc}")
                         return
@@ -1072,6 +1088,8 @@ class ClusterCleanup:
         end = self.deadline.bound(self.o.eni_timeout_s)
         while True:
             blockers, lingering = self._verify_once()
+            if lingering and time.monotonic() >= end:
+                self.deadline.check()
             if not lingering or time.monotonic() >= end:
                 ok = not blockers and not lingering
                 report = {"ok": ok, "blockers": blockers + lingering}

@@ -1,0 +1,241 @@
+#!/usr/bin/python
+"""org.platform.cluster_cleanup: thin wrapper; the logic lives in module_utils/cluster_cleanup.py."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: cluster_cleanup
+short_description: Remove Kubernetes-created AWS leftovers from a VPC before terraform destroy
+description:
+  - Discovers, in one VPC only, the load balancers, target groups, security groups, network interfaces
+    and security group rules that Kubernetes' cloud controllers (cloud-provider-aws, aws-load-balancer-controller)
+    created for the given clusters, builds a plan that says why each resource matched or was skipped,
+    and applies it in order - load balancers, target groups, ENIs, SG references, SGs - then verifies that
+    nothing is left that would block destroying the security and network stacks.
+  - Never deletes anything outside the VPC, in O(protect_ids), a default security group, anything tagged
+    C(shared) or tagged for another cluster. Refuses to run when the account is not O(expected_account_id).
+  - In check mode it only plans. Every action is appended to a JSON-lines audit file.
+version_added: 0.1.0
+author: org.platform
+options:
+  cluster_names:
+    description: Cluster IDs as used in the C(kubernetes.io/cluster/<id>) and C(elbv2.k8s.aws/cluster) tags.
+    type: list
+    elements: str
+    required: true
+  vpc_id:
+    description: The VPC to clean; nothing outside it is touched.
+    type: str
+    required: true
+  expected_account_id:
+    description: The 12-digit account the credentials must belong to.
+    type: str
+    required: true
+  protect_ids:
+    description: IDs, ARNs and names of everything in Terraform state; never deleted or modified, except
+      that rules in protected security groups that reference a cleanup candidate are revoked.
+    type: list
+    elements: str
+    default: []
+  phases:
+    description: Phases to run, in this order. C(lb) before the compute stack is destroyed; C(eni), C(sg)
+      and C(verify) after it.
+    type: list
+    elements: str
+    choices: [lb, eni, sg, verify]
+    default: [lb, eni, sg, verify]
+  timeouts:
+    description: Per-phase wait bounds in seconds.
+    type: dict
+    default: {}
+    suboptions:
+      lb:
+        description: Waiting for load balancers to go and for target groups to be released.
+        type: float
+        default: 600
+      eni:
+        description: Waiting for load balancer ENIs to be released (also bounds the verify wait).
+        type: float
+        default: 600
+      sg:
+        description: Retrying security group deletion on DependencyViolation.
+        type: float
+        default: 600
+  deadline:
+    description: Global deadline in seconds; when it passes the run stops, reports C(completed=false) and
+      fails. A rerun continues where it stopped.
+    type: float
+    default: 1800
+  poll_interval:
+    description: Seconds between batched polls.
+    type: float
+    default: 5
+  workers:
+    description: Concurrent AWS calls.
+    type: int
+    default: 8
+  allow_disable_deletion_protection:
+    description: Disable ELBv2 deletion protection of matched load balancers before deleting them
+      (the previous value goes to the audit log). Otherwise they are reported as blockers.
+    type: bool
+    default: false
+  include_unknown_owned:
+    description: Also delete resources tagged C(kubernetes.io/cluster/<id>=owned) that carry no controller
+      fingerprint (name, description or controller tags) and are not in O(protect_ids).
+    type: bool
+    default: false
+  fail_on_blockers:
+    description: Fail when the verify phase finds something that would block destroying the stacks.
+    type: bool
+    default: true
+  audit_dir:
+    description: Directory of the audit files C(<UTC timestamp>_<label>_cleanup.jsonl). Relative paths are
+      relative to the current directory (ansible-playbook runs from the repository root, so the default is
+      the repository's C(logs/audit)).
+    type: path
+    default: logs/audit
+  run_label:
+    description: Label in the audit file name (environment name); defaults to the cluster names.
+    type: str
+    default: ""
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+"""
+
+EXAMPLES = r"""
+- name: Plan the cleanup (nothing is changed)
+  org.platform.cluster_cleanup:
+    cluster_names: [rke2-dev]
+    vpc_id: "{{ network_vpc_id }}"
+    expected_account_id: "{{ aws_account_id }}"
+    protect_ids: "{{ terraform_state_ids }}"
+  check_mode: true
+
+- name: Delete the load balancers before the compute stack goes
+  org.platform.cluster_cleanup:
+    cluster_names: [rke2-dev]
+    vpc_id: "{{ network_vpc_id }}"
+    expected_account_id: "{{ aws_account_id }}"
+    protect_ids: "{{ terraform_state_ids }}"
+    phases: [lb]
+"""
+
+RETURN = r"""
+plan:
+  description: Every matched or skipped resource with the action and the reason; C(to_delete) lists the IDs
+    apply deletes; C(skipped) and C(blockers) say why something is left alone.
+  returned: always
+  type: dict
+deleted:
+  description: IDs deleted, by kind (load_balancers, target_groups, network_interfaces, security_groups).
+  returned: always
+  type: dict
+revoked_rules:
+  description: Security group rule IDs revoked (each one's full rule is in the audit file).
+  returned: always
+  type: list
+blockers:
+  description: Resources that could not or may not be removed, with the reason.
+  returned: always
+  type: list
+verify:
+  description: C(ok) and the C(blockers) that would stop terraform destroy of the security and network stacks.
+  returned: when the verify phase ran
+  type: dict
+stats:
+  description: API calls (total and per operation), throttling retries, DependencyViolation count, seconds per phase.
+  returned: always
+  type: dict
+completed:
+  description: False when the global deadline stopped the run.
+  returned: always
+  type: bool
+audit_file:
+  description: The JSON-lines audit file of this run.
+  returned: always
+  type: str
+"""
+
+from pathlib import Path
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.org.platform.plugins.module_utils.cluster_cleanup import (
+    PHASES,
+    CleanupError,
+    CleanupOptions,
+    ClusterCleanup,
+)
+
+
+def main() -> None:
+    argument_spec = dict(
+        cluster_names=dict(type="list", elements="str", required=True),
+        vpc_id=dict(type="str", required=True),
+        expected_account_id=dict(type="str", required=True),
+        protect_ids=dict(type="list", elements="str", default=[]),
+        phases=dict(type="list", elements="str", choices=list(PHASES), default=list(PHASES)),
+        timeouts=dict(
+            type="dict",
+            default={},
+            options=dict(
+                lb=dict(type="float", default=600),
+                eni=dict(type="float", default=600),
+                sg=dict(type="float", default=600),
+            ),
+        ),
+        deadline=dict(type="float", default=1800),
+        poll_interval=dict(type="float", default=5),
+        workers=dict(type="int", default=8),
+        allow_disable_deletion_protection=dict(type="bool", default=False),
+        include_unknown_owned=dict(type="bool", default=False),
+        fail_on_blockers=dict(type="bool", default=True),
+        audit_dir=dict(type="path", default="logs/audit"),
+        run_label=dict(type="str", default=""),
+    )
+    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    from botocore.config import Config  # present: AnsibleAWSModule has checked botocore
+
+    p = module.params
+    timeouts = p["timeouts"] or {}
+    workers = p["workers"]
+    # botocore's own retries are off: the engine retries throttling itself, with jitter, and counts it.
+    config = Config(retries={"total_max_attempts": 1, "mode": "standard"}, max_pool_connections=workers + 4)
+    try:
+        options = CleanupOptions(
+            cluster_names=p["cluster_names"],
+            vpc_id=p["vpc_id"],
+            expected_account_id=str(p["expected_account_id"]),
+            protect_ids=set(p["protect_ids"]),
+            phases=[phase for phase in PHASES if phase in p["phases"]],
+            lb_timeout_s=timeouts.get("lb") or 600,
+            eni_timeout_s=timeouts.get("eni") or 600,
+            sg_timeout_s=timeouts.get("sg") or 600,
+            deadline_s=p["deadline"],
+            poll_interval_s=p["poll_interval"],
+            workers=workers,
+            allow_disable_deletion_protection=p["allow_disable_deletion_protection"],
+            include_unknown_owned=p["include_unknown_owned"],
+            check_mode=module.check_mode,
+            audit_dir=Path(p["audit_dir"]),
+            run_label=p["run_label"],
+        )
+        result = ClusterCleanup(options, lambda service: module.client(service, config=config)).run()
+    except CleanupError as exc:
+        module.fail_json(msg=str(exc), **exc.result)
+    if not result["completed"]:
+        module.fail_json(
+            msg=f"global deadline of {p['deadline']}s passed in phase {result['stopped_in_phase']}; rerun to finish",
+            **result,
+        )
+    if result["verify"] and not result["verify"]["ok"] and p["fail_on_blockers"]:
+        module.fail_json(
+            msg=f"verify: {len(result['verify']['blockers'])} blocker(s) would stop terraform destroy", **result
+        )
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
