@@ -54,8 +54,21 @@ lint: deps
 unit: deps
 	$(SANDBOX_ENV) $(BIN)/pytest -m "not integration" $(PYTEST_ARGS)
 
+# Static IaC scanner for terraform/ (run by tests/integration/test_terraform_tree.py). checkov pins
+# boto3/botocore/packaging below requirements.lock, so it lives in its own virtualenv; the venv ignores
+# itself in git. Pinned here, installed through pip like everything else.
+CHECKOV_VENV ?= .venv-checkov
+CHECKOV_VERSION := 3.3.30
+.PHONY: checkov-deps
+checkov-deps: $(CHECKOV_VENV)/.installed
+$(CHECKOV_VENV)/.installed:
+	@test -x $(CHECKOV_VENV)/bin/python || python3 -m venv $(CHECKOV_VENV)
+	@echo '*' > $(CHECKOV_VENV)/.gitignore
+	$(CHECKOV_VENV)/bin/python -m pip install -q --disable-pip-version-check checkov==$(CHECKOV_VERSION)
+	@touch $@
+
 # Quick start 2: every check and test.
-test: deps lint
+test: deps lint checkov-deps
 	$(SANDBOX_ENV) $(BIN)/pytest $(PYTEST_ARGS)
 
 bench: deps
