@@ -21,36 +21,52 @@ locals {
       description        = "CloudWatch Logs log groups (VPC flow logs, application logs)"
       via_service        = "logs"
       service_principals = ["logs.${var.aws_region}.amazonaws.com"]
+      # CloudWatch Logs names the log group in the encryption context; only this account's groups qualify.
+      service_condition = {
+        test     = "ArnLike"
+        variable = "kms:EncryptionContext:aws:logs:arn"
+        values   = ["arn:${local.partition}:logs:${var.aws_region}:${local.account_id}:*"]
+      }
     }
     "secrets-manager" = {
       description        = "Secrets Manager secrets (RDS master and service credentials)"
       via_service        = "secretsmanager"
       service_principals = []
+      service_condition  = null
     }
     "rds" = {
       description        = "RDS storage, snapshots and Performance Insights"
       via_service        = "rds"
       service_principals = []
+      service_condition  = null
     }
     "s3" = {
       description        = "S3 buckets (Harbor registry storage, artifacts)"
       via_service        = "s3"
       service_principals = []
+      service_condition  = null
     }
     "sqs" = {
       description        = "SQS queues"
       via_service        = "sqs"
       service_principals = ["sns.amazonaws.com", "events.amazonaws.com"]
+      service_condition = {
+        test     = "StringEquals"
+        variable = "aws:SourceAccount"
+        values   = [local.account_id]
+      }
     }
     "ssm" = {
       description        = "SSM Parameter Store SecureStrings (RKE2 token) and Session Manager"
       via_service        = "ssm"
       service_principals = []
+      service_condition  = null
     }
     "elasticache" = {
       description        = "ElastiCache at-rest encryption"
       via_service        = "elasticache"
       service_principals = []
+      service_condition  = null
     }
   }
 }
@@ -105,7 +121,7 @@ data "aws_iam_policy_document" "key" {
   }
 
   dynamic "statement" {
-    for_each = length(each.value.service_principals) > 0 ? [each.value.service_principals] : []
+    for_each = length(each.value.service_principals) > 0 ? [each.value] : []
     content {
       sid = "ServicePrincipals"
       actions = [
@@ -119,13 +135,13 @@ data "aws_iam_policy_document" "key" {
 
       principals {
         type        = "Service"
-        identifiers = statement.value
+        identifiers = statement.value.service_principals
       }
 
       condition {
-        test     = "StringEquals"
-        variable = "aws:SourceAccount"
-        values   = [local.account_id]
+        test     = statement.value.service_condition.test
+        variable = statement.value.service_condition.variable
+        values   = statement.value.service_condition.values
       }
     }
   }
