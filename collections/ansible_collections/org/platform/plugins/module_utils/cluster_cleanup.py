@@ -600,10 +600,15 @@ class ClusterCleanup:
                 plan.load_balancers.append(entry)
             if entry.action == "delete":
                 plan.lb_eni_descriptions[entry.details["eni_description"]] = rid
-        # Target groups.
+        # Target groups (one still used by a load balancer that stays cannot go).
+        deleting = set(plan.ids(plan.load_balancers, "delete"))
         for tg in inv.target_groups:
             entry = self._select("target_group", tg["TargetGroupArn"], (tg["TargetGroupName"],), tg.get("Tags", {}))
             entry.details = {"load_balancers": tg.get("LoadBalancerArns", [])}
+            staying = sorted(set(entry.details["load_balancers"]) - deleting)
+            if entry.action == "delete" and staying:
+                entry.action = "blocker"
+                entry.reason += f"; in use by load balancer(s) that stay: {', '.join(staying)}"
             plan.target_groups.append(entry)
         # Security groups.
         self.protected_sgs = {g["GroupId"] for g in inv.security_groups if g["GroupId"] in self.o.protect_ids}
@@ -818,8 +823,8 @@ class ClusterCleanup:
 
     def phase_lb(self) -> None:
         lbs = [e for e in self.plan.load_balancers if e.action == "delete"]
-        for entry in [e for e in self.plan.load_balancers if e.action == "blocker"]:
-            self._blocker("load_balancer", entry.id, entry.reason)
+        for entry in [e for e in [*self.plan.load_balancers, *self.plan.target_groups] if e.action == "blocker"]:
+            self._blocker(entry.kind, entry.id, entry.reason)
 
         def delete_lb(entry: PlanEntry) -> None:
             try:

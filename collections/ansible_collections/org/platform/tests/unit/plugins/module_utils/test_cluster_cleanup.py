@@ -1,0 +1,219 @@
+"""module_utils/cluster_cleanup: classification, options, retries, guards, and the engine on in-process moto.
+
+The engine tests run on moto's in-process ``mock_aws`` with the sandbox emulator's rules installed (the
+same rules the server runs), so a missed dependency shows up as a DependencyViolation here too.
+"""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from ansible_collections.org.platform.plugins.module_utils.cluster_cleanup import (
+    AwsCalls,
+    CleanupError,
+    CleanupOptions,
+    ClusterCleanup,
+    Deadline,
+    classify_tags,
+    lb_eni_description,
+)
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from benchmarks.cleanup import (
+    cleanup_options,
+    seed_estate,
+    terminate_compute,
+    terraform_destroy_security_and_network,
+)
+from sandbox.emulator import install_rules
+from sandbox.emulator.rules import _state
+
+C = ["rke2-a"]
+
+
+@pytest.mark.parametrize(
+    ("tags", "kind", "kw", "state", "needle"),
+    [
+        ({"elbv2.k8s.aws/cluster": "rke2-a"}, "security_group", {}, "ours", "aws-load-balancer-controller"),
+        ({"ingress.k8s.aws/cluster": "rke2-a"}, "load_balancer", {}, "ours", "legacy ALB"),
+        (
+            {"kubernetes.io/cluster/rke2-a": "owned", "kubernetes.io/service-name": "ns/svc"},
+            "load_balancer",
+            {},
+            "ours",
+            "cloud provider",
+        ),
+        ({"KubernetesCluster": "rke2-a", "kubernetes.io/service-name": "ns/svc"}, "target_group", {}, "ours", "Kub"),
+        ({"kubernetes.io/cluster/rke2-a": "owned"}, "security_group", {"name": "k8s-elb-abc"}, "ours", "k8s-elb-*"),
+        ({"kubernetes.io/cluster/rke2-a": "owned"}, "security_group", {"name": "tf-nodes"}, "ours_unknown", "finger"),
+        ({"kubernetes.io/cluster/rke2-a": "owned"}, "load_balancer", {}, "ours_unknown", "fingerprint"),
+        ({"kubernetes.io/cluster/rke2-a": "shared"}, "security_group", {"name": "k8s-elb-x"}, "shared", "shared"),
+        ({"kubernetes.io/cluster/other": "owned"}, "security_group", {"name": "k8s-elb-x"}, "other_cluster", "other"),
+        ({"elbv2.k8s.aws/cluster": "other"}, "load_balancer", {}, "other_cluster", "another cluster"),
+        (
+            {"elbv2.k8s.aws/cluster": "rke2-a", "kubernetes.io/cluster/other": "owned"},
+            "load_balancer",
+            {},
+            "shared",
+            "our and other",
+        ),
+        ({"Name": "x"}, "security_group", {}, "none", "no cluster tag"),
+    ],
+)
+def test_classify_tags(tags, kind, kw, state, needle):
+    owner = classify_tags(tags, C, kind=kind, **kw)
+    assert owner.state == state
+    assert needle in owner.reason
+
+
+def test_lb_eni_descriptions():
+    arn = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web/0123456789abcdef"
+    assert lb_eni_description({"LoadBalancerArn": arn, "LoadBalancerName": "web", "Type": "application"}) == (
+        "ELB app/web/0123456789abcdef"
+    )
+    assert lb_eni_description({"LoadBalancerArn": arn, "LoadBalancerName": "web", "Type": "network"}) == (
+        "ELB net/web/0123456789abcdef"
+    )
+    assert lb_eni_description({"LoadBalancerName": "a0123"}) == "ELB a0123"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"cluster_names": []}, "cluster_names"),
+        ({"vpc_id": "subnet-1"}, "vpc_id"),
+        ({"expected_account_id": "12"}, "12-digit"),
+        ({"phases": ["nuke"]}, "phases"),
+        ({"workers": 0}, "workers"),
+        ({"deadline_s": -1}, "deadline_s"),
+    ],
+)
+def test_options_are_validated(change, message):
+    values = {"cluster_names": C, "vpc_id": "vpc-0abc", "expected_account_id": "123456789012"} | change
+    with pytest.raises(CleanupError, match=message):
+        CleanupOptions(**values).validate()
+
+
+class FlakyClient:
+    """Throttles the first ``n`` calls, then answers."""
+
+    def __init__(self, n: int, code: str = "RequestLimitExceeded"):
+        self.n, self.code, self.calls = n, code, 0
+
+    def describe_vpcs(self, **_kwargs):
+        self.calls += 1
+        if self.calls <= self.n:
+            raise ClientError({"Error": {"Code": self.code, "Message": "slow down"}}, "DescribeVpcs")
+        return {"Vpcs": []}
+
+
+def _calls(client, **opts):
+    options = CleanupOptions(C, "vpc-0abc", "123456789012", backoff_base_s=0.001, backoff_cap_s=0.002, **opts)
+    return AwsCalls(lambda _service: client, options, Deadline(60))
+
+
+@pytest.mark.parametrize("code", ["RequestLimitExceeded", "Throttling", "ThrottlingException"])
+def test_throttling_is_retried_with_counting(code):
+    client = FlakyClient(3, code)
+    calls = _calls(client)
+    assert calls.call("ec2", "describe_vpcs") == {"Vpcs": []}
+    stats = calls.stats()
+    assert stats["api_calls"] == 4
+    assert stats["retries"] == 3
+    assert stats["throttled"] == 3
+
+
+def test_throttling_gives_up_after_max_attempts_and_other_errors_are_not_retried():
+    calls = _calls(FlakyClient(99), max_attempts=4)
+    with pytest.raises(ClientError):
+        calls.call("ec2", "describe_vpcs")
+    assert calls.stats()["api_calls"] == 4
+    other = _calls(FlakyClient(5, "UnauthorizedOperation"))
+    with pytest.raises(ClientError):
+        other.call("ec2", "describe_vpcs")
+    assert other.stats()["retries"] == 0
+
+
+# ------------------------------------------------------------------------------- engine on in-process moto
+
+
+@pytest.fixture
+def moto(monkeypatch):
+    install_rules()
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setattr(_state.CONFIG, "eni_linger_s", 0.5)
+    config = Config(retries={"total_max_attempts": 1, "mode": "standard"})
+    with mock_aws():
+        clients = {s: boto3.client(s, region_name="us-east-1", config=config) for s in ("ec2", "elb", "elbv2", "sts")}
+        yield clients
+
+
+def test_engine_clears_the_estate_in_process(moto, tmp_path):
+    estate = seed_estate(moto["ec2"], moto["elb"], moto["elbv2"], stray_enis=12)
+    terminate_compute(moto["ec2"], estate)
+    result = ClusterCleanup(cleanup_options(estate, audit_dir=tmp_path), moto.__getitem__).run()
+    assert result["completed"]
+    assert result["verify"]["ok"], result["verify"]
+    assert result["stats"]["dependency_violations"] == 0
+    assert terraform_destroy_security_and_network(moto["ec2"], estate) == []
+    # Every mutation is in the audit file.
+    audit = (tmp_path / result["audit_file"].rsplit("/", 1)[1]).read_text()
+    for rid in result["deleted"]["security_groups"] + result["revoked_rules"]:
+        assert rid in audit
+
+
+def test_engine_refuses_another_account_before_any_call_but_sts(moto):
+    estate = seed_estate(moto["ec2"], moto["elb"], moto["elbv2"], clbs=0, albs=0, nlbs=0, stray_enis=0, workers=0)
+    options = cleanup_options(estate, expected_account_id="999999999999")
+    engine = ClusterCleanup(options, moto.__getitem__)
+    with pytest.raises(CleanupError, match="refusing to run"):
+        engine.run()
+    assert engine.aws.stats()["api_calls_by_operation"] == {"sts:get_caller_identity": 1}
+
+
+def test_deletion_protection_is_a_blocker_unless_allowed(moto):
+    estate = seed_estate(moto["ec2"], moto["elb"], moto["elbv2"], clbs=0, albs=1, nlbs=0, stray_enis=0, workers=0)
+    arn = estate.load_balancers["alb"][0]
+    moto["elbv2"].modify_load_balancer_attributes(
+        LoadBalancerArn=arn, Attributes=[{"Key": "deletion_protection.enabled", "Value": "true"}]
+    )
+    blocked = ClusterCleanup(cleanup_options(estate, phases=["lb"]), moto.__getitem__).run()
+    reasons = {b["id"]: b["reason"] for b in blocked["blockers"]}
+    assert set(reasons) == {arn, estate.target_groups[0]}
+    assert "deletion protection" in reasons[arn]
+    assert "in use by load balancer(s) that stay" in reasons[estate.target_groups[0]]
+    assert blocked["deleted"]["target_groups"] == []
+    assert len(moto["elbv2"].describe_load_balancers()["LoadBalancers"]) == 1
+    allowed = ClusterCleanup(
+        cleanup_options(estate, phases=["lb"], allow_disable_deletion_protection=True), moto.__getitem__
+    ).run()
+    assert allowed["deleted"]["load_balancers"] == [arn]
+    assert allowed["deleted"]["target_groups"] == estate.target_groups
+    assert moto["elbv2"].describe_load_balancers()["LoadBalancers"] == []
+
+
+def test_unknown_owned_groups_need_the_opt_in(moto):
+    estate = seed_estate(moto["ec2"], moto["elb"], moto["elbv2"], clbs=0, albs=0, nlbs=0, k8s_sgs=0, stray_enis=0)
+    gid = moto["ec2"].create_security_group(
+        GroupName="mystery",
+        Description="x",
+        VpcId=estate.vpc_id,
+        TagSpecifications=[
+            {
+                "ResourceType": "security-group",
+                "Tags": [{"Key": f"kubernetes.io/cluster/{estate.cluster}", "Value": "owned"}],
+            }
+        ],
+    )["GroupId"]
+    plan = ClusterCleanup(cleanup_options(estate, check_mode=True), moto.__getitem__).run()["plan"]
+    entry = next(e for e in plan["security_groups"] if e["id"] == gid)
+    assert entry["action"] == "skip"
+    assert "include_unknown_owned" in entry["reason"]
+    opted = ClusterCleanup(cleanup_options(estate, check_mode=True, include_unknown_owned=True), moto.__getitem__).run()
+    assert gid in opted["plan"]["to_delete"]["security_groups"]
+    # The stack's own cluster-tagged node group is protected either way.
+    assert estate.stack_sg_ids[0] not in opted["plan"]["to_delete"]["security_groups"]
