@@ -405,6 +405,32 @@ def check_wiring(contract: dict[str, Any]) -> list[Finding]:
     return findings
 
 
+_CONSUMED_OUTPUT = re.compile(
+    r"""outputs\s*\[\s*['"](?P<stack>\d\d-[\w-]+)['"]\s*\]\s*(?:\.(?P<attr>[A-Za-z_]\w*)|\[\s*['"](?P<key>[\w-]+)['"]\s*\])"""
+)
+
+
+def consumed_outputs(text: str) -> set[tuple[str, str]]:
+    """``(stack, output)`` pairs a playbook/role reads from the stack runner's ``outputs`` result.
+
+    Recognises ``<result>.outputs['60-db'].db_endpoint`` and ``<result>.outputs["60-db"]["db_endpoint"]``.
+    """
+    return {
+        (match.group("stack"), match.group("attr") or match.group("key")) for match in _CONSUMED_OUTPUT.finditer(text)
+    }
+
+
+def check_consumed_outputs(contract: dict[str, Any], consumed: set[tuple[str, str]], where: str) -> list[Finding]:
+    """Every consumed output is declared by the producing stack in the contract."""
+    findings = []
+    for stack, output in sorted(consumed):
+        if stack not in contract["stacks"]:
+            findings.append(Finding("contract", where, f"{stack}.{output}", "consumed from an unknown stack"))
+        elif output not in (contract["stacks"][stack].get("outputs") or {}):
+            findings.append(Finding("contract", where, f"{stack}.{output}", "consumed but not declared by the stack"))
+    return findings
+
+
 # --------------------------------------------------------------------------------------------------
 # terraform fmt through the bundled engine
 # --------------------------------------------------------------------------------------------------

@@ -249,6 +249,21 @@ def test_every_consumed_export_is_produced() -> None:
     assert consumed - exported == set()
 
 
+def test_every_output_a_playbook_consumes_is_declared() -> None:
+    sources = [
+        *REPO_ROOT.glob("*.yml"),
+        *REPO_ROOT.glob("playbooks/**/*.yml"),
+        *REPO_ROOT.glob("collections/ansible_collections/org/platform/roles/**/*.yml"),
+    ]
+    assert sources, "no playbooks or roles found"
+    findings = []
+    for path in sources:
+        consumed = tf_static.consumed_outputs(path.read_text(encoding="utf-8"))
+        findings += tf_static.check_consumed_outputs(CONTRACT, consumed, rel(path))
+    show(findings)
+    assert findings == []
+
+
 # --------------------------------------------------------------------------------------------------
 # Shape: versions, providers, READMEs, modules
 # --------------------------------------------------------------------------------------------------

@@ -313,3 +313,37 @@ def test_load_contract_rejects_other_yaml(tmp_path: Path) -> None:
     path.write_text("version: 1\n")
     with pytest.raises(TerraformStaticError, match="not a stack contract"):
         tf_static.load_contract(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("{{ platform_stacks.outputs['60-db'].db_endpoint }}", {("60-db", "db_endpoint")}),
+        ('{{ r.outputs["00-network"]["subnet_ids_by_tier"].db }}', {("00-network", "subnet_ids_by_tier")}),
+        ("{{ r.outputs [ '50-rke2' ] . api_endpoint }}", set()),
+        (
+            "{{ r.outputs['50-rke2'].api_endpoint }} {{ r.outputs['40-bastion'].bastion_instance_id }}",
+            {("50-rke2", "api_endpoint"), ("40-bastion", "bastion_instance_id")},
+        ),
+        ("{{ r.outputs }}", set()),
+    ],
+    ids=["attribute", "subscript", "spaced-attribute-not-jinja", "two", "whole-dict"],
+)
+def test_consumed_outputs(text: str, expected: set) -> None:
+    assert tf_static.consumed_outputs(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("consumed", "message"),
+    [
+        ({("00-net", "vpc_id")}, None),
+        ({("00-net", "vpc")}, "consumed but not declared"),
+        ({("99-x", "vpc_id")}, "unknown stack"),
+    ],
+)
+def test_check_consumed_outputs(consumed: set, message: str | None) -> None:
+    findings = tf_static.check_consumed_outputs(CONTRACT, consumed, "playbooks/x.yml")
+    if message is None:
+        assert findings == []
+    else:
+        assert [f for f in findings if message in f.message], findings
