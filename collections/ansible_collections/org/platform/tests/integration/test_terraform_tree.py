@@ -152,6 +152,15 @@ def test_policy_sees_what_it_checks() -> None:
     assert {r.from_port for r in harbor_rules if "k8s_client" in str(r.source_groups)} == {443}
 
 
+@pytest.mark.parametrize("stack", STACK_NAMES)
+def test_no_stack_admits_by_address(stack: str) -> None:
+    """INFRA-005: stacks admit each other by identity group; the only CIDR ingress is the endpoint group's VPC CIDR."""
+    rules = tf_policy.ingress_rules(tf_static.load_module(STACKS / stack))
+    by_address = [(r.group, r.cidrs) for r in rules if r.cidrs or r.prefix_lists]
+    expected = [("module.endpoint_sg", ("${aws_vpc.this.cidr_block}",))] if stack == "00-network" else []
+    assert by_address == expected
+
+
 def test_rke2_has_exactly_one_cluster_owned_security_group() -> None:
     rke2 = tf_static.load_module(STACKS / "50-rke2")
     tagged = [name for name, body in rke2.modules.items() if "cluster_tag" in json.dumps(body.get("tags", ""))]
