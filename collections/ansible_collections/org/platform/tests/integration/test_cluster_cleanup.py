@@ -260,3 +260,36 @@ def test_playbook_runs_the_aws_path_and_says_the_graceful_phase_was_skipped(emu,
     assert actions[0] == "start"
     assert actions[-1] == "finish"
     assert "revoke:security_group_rule" in actions
+
+
+def test_playbook_falls_through_when_the_graceful_phase_fails(emu, playbook, tmp_path):
+    """A server node that answers but has no working kubectl: the play goes on to the AWS path."""
+    aws, clients = emu
+    estate = seed(clients, clbs=1, albs=1, nlbs=0, k8s_sgs=2, stray_enis=2, workers=0)
+    inventory = tmp_path / "inventory"
+    inventory.mkdir()
+    (inventory / "group_vars").symlink_to(REPO_ROOT / "inventories" / "sandbox" / "group_vars")
+    (inventory / "hosts.yml").write_text(
+        "all:\n  hosts:\n    localhost:\n      ansible_connection: local\n"
+        "      ansible_python_interpreter: '{{ ansible_playbook_python }}'\n"
+        "  children:\n    rke2_servers:\n      hosts:\n        fake-server:\n"
+        "          ansible_connection: local\n          ansible_python_interpreter: '{{ ansible_playbook_python }}'\n"
+        f"          ansible_become_exe: {tmp_path / 'no-such-sudo'}\n"
+    )
+    run = playbook(
+        "playbooks/teardown_cleanup.yml",
+        inventory=inventory,
+        extra_vars={
+            "platform_root": str(REPO_ROOT),
+            "cluster_cleanup_vpc_id": estate.vpc_id,
+            "cluster_cleanup_cluster_names": [estate.cluster],
+            "cluster_cleanup_protect_ids": estate.protect_ids,
+            "cluster_cleanup_poll_interval": 0.25,
+            "cluster_cleanup_connect_timeout": 5,
+        },
+        env={"ORG_PLATFORM_SANDBOX_DIR": str(aws.state_dir)},
+    )
+    assert run.rc == 0, run.output[-3000:]
+    assert "Graceful phase failed on fake-server" in run.output
+    assert "graceful phase skipped: the server node did not answer or kubectl failed" in run.output
+    assert terraform_destroy_security_and_network(clients["ec2"], estate) == []
