@@ -358,6 +358,56 @@ def test_inventory_vpc_cidrs_are_the_planned_ones() -> None:
     assert inventory("prod")[1]["60-db"]["deletion_protection"] is True
 
 
+CHECK_PLAY = """
+- name: Validate the stack variables before Terraform
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Check terraform_stack_vars against the contract
+      org.platform.stack_vars_check:
+        contract_path: "{repo}/terraform/stacks.yml"
+        environment: "{{{{ platform_env }}}}"
+        aws_region: "{{{{ platform_region }}}}"
+        tags: "{{{{ platform_tags }}}}"
+        stack_vars: "{{{{ terraform_stack_vars }}}}"
+        inventories_dir: "{repo}/inventories"
+      register: checked
+
+    - name: Show the network variables
+      ansible.builtin.debug:
+        msg: "vpc_cidr={{{{ checked.stacks['00-network'].vpc_cidr }}}}"
+"""
+
+
+@pytest.mark.parametrize(
+    ("environment", "extra_vars", "expected", "rc"),
+    [
+        ("dev", {}, "vpc_cidr=10.0.0.0/16", 0),
+        ("prod", {}, "vpc_cidr=10.2.0.0/16", 0),
+        (
+            "stg",
+            {"terraform_stack_vars": {"00-network": {"vpc_cidr": "10.2.0.0/16", "azs": ["a"], "nat_mode": "many"}}},
+            "at least 2 are required",
+            2,
+        ),
+    ],
+    ids=["dev", "prod", "stg-broken"],
+)
+def test_stack_vars_check_in_a_play(
+    playbook, tmp_path: Path, environment: str, extra_vars: dict, expected: str, rc: int
+):
+    """The check runs from a play with the real inventory, and bad values stop the play with a clear message."""
+    play = tmp_path / "check.yml"
+    play.write_text(CHECK_PLAY.format(repo=REPO_ROOT))
+    result = playbook(play, inventory=INVENTORIES / environment, extra_vars=extra_vars or None)
+    print(result.output[-3000:])
+    assert result.rc == rc
+    assert expected in result.output
+    if rc:
+        assert "overlap across environments: prod 10.2.0.0/16 overlaps stg 10.2.0.0/16" in result.output
+        assert "nat_mode 'many' is unknown" in result.output
+
+
 LAYOUT_PROBE = """
 variable "vpc_cidr" {
   type = string
