@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import threading
 
 from sandbox.emulator import rules as _rules_package
 
@@ -23,3 +24,28 @@ def install_rules() -> list[str]:
         module.install()
         installed.append(info.name)
     return installed
+
+
+def serialize_requests() -> None:
+    """Let the server handle one request at a time.
+
+    moto's backends are plain dicts without locks, and its server is threaded: parallel Terraform
+    clients (several stacks at once) hit races where a write is stored but the request still fails, the
+    SDK retries, and the retry meets its own first write (a DynamoDB state lock "held" by the very
+    process asking for it). AWS serialises conditional writes per item; a global lock around moto's
+    WSGI dispatcher gives the same guarantee here at no cost that matters on loopback.
+    """
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    if getattr(DomainDispatcherApplication.__call__, "_org_platform_serialized", False):
+        return
+    original = DomainDispatcherApplication.__call__
+    lock = threading.RLock()
+
+    def __call__(self, environ, start_response):
+        with lock:
+            # Materialise the response inside the lock: the body is built from backend state.
+            return list(original(self, environ, start_response))
+
+    __call__._org_platform_serialized = True
+    DomainDispatcherApplication.__call__ = __call__

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sandbox.emulator import install_rules
+from sandbox.emulator import install_rules, serialize_requests
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -15,6 +15,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not args.host.startswith("127.") and args.host not in ("localhost", "::1"):
         parser.error(f"the emulator only listens on loopback, not {args.host!r}")
+    serialize_requests()
     installed = install_rules()
     print(f"org.platform AWS emulator: rules installed: {', '.join(installed) or 'none'}", flush=True)
     from moto.server import main as moto_main

