@@ -208,8 +208,10 @@ class TerraformEngine:
     ) -> CommandResult:
         env = os.environ | self.extra_env
         env |= {"TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "TF_DATA_DIR": str(data_dir), "NO_COLOR": "1"}
-        if "TF_CLI_CONFIG_FILE" not in env and not Path("~/.terraformrc").expanduser().exists():
-            env["TF_CLI_CONFIG_FILE"] = os.devnull  # no CLI config: say so once, not in every log
+        config = env.get("TF_CLI_CONFIG_FILE") or "~/.terraformrc"
+        if not Path(config).expanduser().exists():
+            # A CLI config that does not exist configures nothing; don't warn about it in every log.
+            env["TF_CLI_CONFIG_FILE"] = os.devnull
         argv = self.argv(command, args)
         stamp = utc_stamp()
         started = time.monotonic()

@@ -1,0 +1,147 @@
+"""Parsing Terraform's machine-readable output, lock diagnostics, log scrubbing and backend rendering."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from ansible_collections.org.platform.plugins.module_utils.stack_runner import BackendConfig
+from ansible_collections.org.platform.plugins.module_utils.terraform_engine import (
+    MASK,
+    TerraformEngine,
+    diagnostics,
+    parse_events,
+    parse_lock_info,
+    scrub,
+    secret_strings,
+    summarize_plan,
+)
+
+
+def event(kind, **fields):
+    return json.dumps({"type": kind, "@level": "info", "@message": kind, **fields})
+
+
+PLAN_STREAM = "\n".join(
+    [
+        event("version", terraform="1.15.5", ui="1.3"),
+        "not json at all",
+        event("planned_change", change={"action": "create", "resource": {"addr": "aws_vpc.main"}}),
+        event("planned_change", change={"action": "replace", "resource": {"addr": "aws_instance.b"}}),
+        event("planned_change", change={"action": "replace", "resource": {"addr": "aws_instance.a"}}),
+        event("planned_change", change={"action": "delete", "resource": {"addr": "aws_eip.x"}}),
+        event("change_summary", changes={"add": 3, "change": 0, "remove": 3, "operation": "plan"}),
+        event("outputs", outputs={"vpc_id": {"sensitive": False, "action": "create"}}),
+    ]
+)
+
+
+def test_plan_summary_counts_every_action_including_replace():
+    summary = summarize_plan(parse_events(PLAN_STREAM))
+    assert summary.counts == {"create": 1, "delete": 1, "replace": 2}
+    assert summary.changes["replace"] == ["aws_instance.a", "aws_instance.b"]
+    assert (summary.add, summary.change, summary.remove) == (3, 0, 3)
+    assert summary.output_changes == {"vpc_id": "create"}
+    assert summary.has_changes
+
+
+def test_an_empty_plan_has_no_changes():
+    stream = event("change_summary", changes={"add": 0, "change": 0, "remove": 0})
+    stream += "\n" + event("outputs", outputs={"o": {"action": "noop"}})
+    assert not summarize_plan(parse_events(stream)).has_changes
+
+
+def test_diagnostics_pick_errors():
+    events = parse_events(
+        "\n".join(
+            [
+                event("diagnostic", diagnostic={"severity": "warning", "summary": "Deprecated", "detail": "x"}),
+                event("diagnostic", diagnostic={"severity": "error", "summary": "Boom", "detail": "it broke"}),
+            ]
+        )
+    )
+    assert diagnostics(events) == ["Boom: it broke"]
+
+
+LOCK_TEXT = """Error acquiring the state lock: ConditionalCheckFailedException
+Lock Info:
+  ID:        5f3c8a52-1111-2222-3333-444455556666
+  Path:      bucket/dev/00-network/terraform.tfstate
+  Operation: OperationTypeApply
+  Who:       alice@host
+  Version:   1.15.5
+  Created:   2026-11-22 01:02:03 +0000 UTC
+  Info:
+"""
+
+
+def test_lock_info_is_parsed():
+    lock = parse_lock_info(LOCK_TEXT)
+    assert lock["ID"] == "5f3c8a52-1111-2222-3333-444455556666"
+    assert lock["Who"] == "alice@host"
+    assert lock["Operation"] == "OperationTypeApply"
+
+
+def test_no_lock_info_in_other_errors():
+    assert parse_lock_info("Error: Invalid reference") is None
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("hunter2", ["hunter2", "hunter2"]),
+        ({"user": "u", "password": "p4ss"}, ["u", "u", "p4ss", "p4ss"]),
+        ([1234, None, True], ["1234", "1234"]),
+    ],
+)
+def test_secret_strings(value, expected):
+    assert secret_strings(value) == expected
+
+
+def test_scrub_masks_longest_first_and_ignores_tiny_values():
+    text = "pw=abcdef and abc and ab"
+    assert scrub(text, ["abc", "abcdef", "ab"]) == f"pw={MASK} and {MASK} and ab"
+
+
+def test_logs_never_carry_secrets(tmp_path):
+    engine = TerraformEngine(log_dir=tmp_path, environment="dev", binary_path="/bin/echo")
+    engine.add_secrets(["topsecret-value"])
+    run = engine.run("00-network", "output", ["topsecret-value"], cwd=tmp_path, data_dir=tmp_path / ".tf")
+    text = Path(run.log_file).read_text()
+    assert run.rc == 0
+    assert "topsecret-value" not in text
+    assert MASK in text
+    assert run.log_file.endswith("_dev_00-network_output.log")
+
+
+def test_bundled_engine_runs_terraform(tmp_path):
+    engine = TerraformEngine(log_dir=tmp_path, environment="dev")
+    run = engine.run("x", "version", ["-json"], cwd=tmp_path, data_dir=tmp_path / ".tf")
+    assert run.rc == 0
+    assert json.loads(run.stdout)["terraform_version"].startswith("1.")
+    assert "CLI configuration" not in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("backend", "expected", "absent"),
+    [
+        (
+            BackendConfig(bucket="b", region="ap-northeast-2", kms_key_id="arn:k"),
+            ['bucket = "b"', 'key = "dev/00-network/terraform.tfstate"', "encrypt = true", 'kms_key_id = "arn:k"'],
+            ["endpoints", "skip_credentials_validation"],
+        ),
+        (
+            BackendConfig(bucket="b", region="us-east-1", endpoint_url="http://127.0.0.1:5000", key_prefix="/team/"),
+            ['key = "team/dev/00-network/terraform.tfstate"', 's3 = "http://127.0.0.1:5000"', "use_path_style = true"],
+            ["kms_key_id"],
+        ),
+    ],
+)
+def test_backend_config_rendering(backend, expected, absent):
+    text = backend.render("dev", "00-network")
+    for line in expected:
+        assert line in text
+    for word in absent:
+        assert word not in text
+    assert 'dynamodb_table = "terraform-state-lock"' in text
