@@ -406,7 +406,6 @@ def test_tunnel_path_through_stubbed_session_manager(harness, aws, tmp_path):
             "shared_rds_rotate": [],
             "shared_rds_schemas_connection": "tunnel",
             "shared_rds_schemas_tunnel_local_port": local_port,
-            "shared_rds_schemas_log_dir": str(tmp_path / "logs"),
         },
         env={
             "ORG_PLATFORM_SANDBOX_DIR": str(aws.state_dir),
@@ -428,6 +427,13 @@ def test_tunnel_path_through_stubbed_session_manager(harness, aws, tmp_path):
     credentials = harness.credentials("srt_tunnel")
     assert (credentials["host"], credentials["port"]) == (aws.mysql_host, aws.mysql_port)
     login(aws, "srt_tunnel_user", credentials["password"], "srt_tunnel").close()
+    # The session's own output went to the project's logs (and is searched for passwords below).
+    tunnel_logs = [
+        p
+        for p in (REPO_ROOT / "logs" / "global").glob("*_sandbox_shared-rds-tunnel.log")
+        if p.stat().st_mtime >= harness.started - 1
+    ]
+    assert len(tunnel_logs) == 1
     # The session's process group is gone: nothing listens on the tunnel's port any more.
     with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", local_port), timeout=2):
         pass
