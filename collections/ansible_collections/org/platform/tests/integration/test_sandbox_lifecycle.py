@@ -1,0 +1,85 @@
+"""site.yml and destroy.yml against the sandbox, end to end: what `make sandbox` runs, with assertions.
+
+build -> rerun changes nothing -> check mode changes nothing -> destroy refuses without confirmation
+-> destroy -> every stack's state is empty.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import boto3
+import pytest
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+STACKS = ["00-network", "05-kms", "10-security", "40-bastion", "45-harbor", "50-rke2", "60-db", "70-observability"]
+
+
+def recap_changed(output: str) -> int:
+    match = re.search(r"localhost\s+: ok=\d+\s+changed=(\d+)\s+unreachable=0\s+failed=0", output)
+    assert match, f"no clean recap in:\n{output[-3000:]}"
+    return int(match.group(1))
+
+
+def state_resources(bucket: str) -> dict[str, int]:
+    s3 = boto3.client("s3")
+    counts = {}
+    for stack in STACKS:
+        try:
+            body = s3.get_object(Bucket=bucket, Key=f"sandbox/{stack}/terraform.tfstate")["Body"].read()
+        except s3.exceptions.NoSuchKey:
+            continue
+        counts[stack] = len(json.loads(body).get("resources", []))
+    return counts
+
+
+def test_site_then_destroy(sandbox, aws, playbook, tmp_path):
+    env = {"ORG_PLATFORM_SANDBOX_DIR": str(sandbox.state_dir)}
+    bucket = "org-terraform-state-123456789012"
+
+    built = playbook("site.yml", inventory="inventories/sandbox", env=env)
+    assert built.rc == 0, built.output[-4000:]
+    assert recap_changed(built.stdout) > 0
+    assert "SIMULATED: 05-kms, 00-network, 10-security" in built.stdout
+    assert state_resources(bucket) == dict.fromkeys(STACKS, 1)
+
+    rerun = playbook("site.yml", inventory="inventories/sandbox", env=env)
+    assert rerun.rc == 0, rerun.output[-4000:]
+    assert recap_changed(rerun.stdout) == 0, "a rerun with nothing new must change nothing"
+
+    checked = playbook("site.yml", inventory="inventories/sandbox", env=env, check=True)
+    assert checked.rc == 0, checked.output[-4000:]
+    assert recap_changed(checked.stdout) == 0
+
+    refused = playbook("destroy.yml", inventory="inventories/sandbox", env=env)
+    assert refused.rc != 0
+    assert "-e confirm_destroy=sandbox" in refused.output
+    wrong = playbook("destroy.yml", inventory="inventories/sandbox", env=env, extra_vars={"confirm_destroy": "dev"})
+    assert wrong.rc != 0
+    assert state_resources(bucket) == dict.fromkeys(STACKS, 1), "a refused destroy changes nothing"
+
+    destroyed = playbook(
+        "destroy.yml", inventory="inventories/sandbox", env=env, extra_vars={"confirm_destroy": "sandbox"}
+    )
+    assert destroyed.rc == 0, destroyed.output[-4000:]
+    assert state_resources(bucket) == dict.fromkeys(STACKS, 0)
+    order = re.search(r'"msg": "(70-observability.*?)"', destroyed.stdout)
+    assert order, destroyed.stdout[-3000:]
+    names = [part.split(" ")[0] for part in order.group(1).split("; ")]
+    assert names.index("70-observability") < names.index("10-security") < names.index("00-network")
+
+
+def test_unknown_environment_is_refused(playbook, tmp_path):
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text("all:\n  hosts:\n    localhost:\n      ansible_connection: local\n")
+    run = playbook("site.yml", inventory=inventory)
+    assert run.rc != 0
+    assert "Unknown or missing environment" in run.output
+
+
+def test_prod_needs_the_second_switch(playbook):
+    run = playbook("destroy.yml", inventory="inventories/prod", extra_vars={"confirm_destroy": "prod"})
+    assert run.rc != 0
+    assert "allow_prod_destroy=true" in run.output
