@@ -42,7 +42,7 @@ sandbox-status:
 # Quick start 1: build then tear down the sandbox environment, leaving no process and no state behind.
 sandbox: deps
 	$(PY) -m sandbox up
-	trap '$(PY) -m sandbox down' EXIT; \
+	trap '$(PY) -m sandbox down --purge; rm -rf .work/sandbox' EXIT; \
 	$(SANDBOX_ENV) $(BIN)/ansible-playbook site.yml -i inventories/sandbox && \
 	$(SANDBOX_ENV) $(BIN)/ansible-playbook destroy.yml -i inventories/sandbox -e confirm_destroy=sandbox
 
