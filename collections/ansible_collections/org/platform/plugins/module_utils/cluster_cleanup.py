@@ -344,9 +344,16 @@ class Plan:
     def ids(self, kind_list: list[PlanEntry], *actions: str) -> list[str]:
         return [e.id for e in kind_list if e.action in actions]
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, phases: Iterable[str] = PHASES) -> dict[str, Any]:
+        """The plan; ``to_delete`` holds only what the selected ``phases`` remove."""
+
         def group(entries: list[PlanEntry]) -> list[dict[str, Any]]:
             return [e.as_dict() for e in entries]
+
+        selected = set(phases)
+
+        def when(phase: str, ids: list[str]) -> list[str]:
+            return ids if phase in selected else []
 
         return {
             "load_balancers": group(self.load_balancers),
@@ -355,11 +362,11 @@ class Plan:
             "security_groups": group(self.security_groups),
             "rules": group(self.rules),
             "to_delete": {
-                "load_balancers": self.ids(self.load_balancers, "delete"),
-                "target_groups": self.ids(self.target_groups, "delete"),
-                "network_interfaces": self.ids(self.network_interfaces, "delete", "detach_delete"),
-                "security_groups": self.ids(self.security_groups, "delete"),
-                "rules": self.ids(self.rules, "revoke"),
+                "load_balancers": when("lb", self.ids(self.load_balancers, "delete")),
+                "target_groups": when("lb", self.ids(self.target_groups, "delete")),
+                "network_interfaces": when("eni", self.ids(self.network_interfaces, "delete", "detach_delete")),
+                "security_groups": when("sg", self.ids(self.security_groups, "delete")),
+                "rules": when("sg", self.ids(self.rules, "revoke")),
             },
             "skipped": [e.as_dict() for e in self.entries() if e.action == "skip"],
             "blockers": [e.as_dict() for e in self.entries() if e.action == "blocker"],
@@ -462,7 +469,7 @@ class ClusterCleanup:
 
     def _result(self, completed: bool, stopped_in: str, verify: dict[str, Any], seconds: float) -> dict[str, Any]:
         changed = bool(any(self.deleted.values()) or self.revoked_rules)
-        plan = self.plan.as_dict()
+        plan = self.plan.as_dict(self.o.phases)
         if self.o.check_mode:
             changed = any(plan["to_delete"].values())
         deleted_total = sum(len(v) for v in self.deleted.values())

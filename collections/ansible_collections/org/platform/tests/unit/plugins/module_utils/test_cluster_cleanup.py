@@ -217,3 +217,15 @@ def test_unknown_owned_groups_need_the_opt_in(moto):
     assert gid in opted["plan"]["to_delete"]["security_groups"]
     # The stack's own cluster-tagged node group is protected either way.
     assert estate.stack_sg_ids[0] not in opted["plan"]["to_delete"]["security_groups"]
+
+
+def test_check_mode_lists_only_what_the_selected_phases_delete(moto):
+    estate = seed_estate(moto["ec2"], moto["elb"], moto["elbv2"], stray_enis=3, workers=0)
+    planned = ClusterCleanup(cleanup_options(estate, check_mode=True, phases=["lb"]), moto.__getitem__).run()
+    todo = planned["plan"]["to_delete"]
+    assert sorted(todo["load_balancers"]) == sorted(lb for lbs in estate.load_balancers.values() for lb in lbs)
+    assert sorted(todo["target_groups"]) == sorted(estate.target_groups)
+    assert todo["network_interfaces"] == todo["security_groups"] == todo["rules"] == []
+    applied = ClusterCleanup(cleanup_options(estate, phases=["lb"]), moto.__getitem__).run()
+    assert sorted(applied["deleted"]["load_balancers"]) == sorted(todo["load_balancers"])
+    assert applied["deleted"]["security_groups"] == applied["deleted"]["network_interfaces"] == []
