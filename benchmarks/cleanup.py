@@ -447,7 +447,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         try:
             endpoint = service.endpoint()["endpoint_url"]
             ec2, elb, elbv2 = _clients(endpoint)
-            for method in ("baseline", "cleanup"):
+            runs: dict[str, list[dict[str, Any]]] = {"baseline": [], "cleanup": []}
+            # Alternate the order each repetition, so drifting machine load hits both methods alike.
+            order = [
+                m for rep in range(args.repeat) for m in (("baseline", "cleanup"), ("cleanup", "baseline"))[rep % 2]
+            ]
+            for method in order:
                 _reset(endpoint, args.eni_linger)
                 estate = seed_estate(ec2, elb, elbv2, **seed_args)
                 terminate_compute(ec2, estate)
@@ -489,17 +494,22 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         if g["GroupName"] != "default"
                     ]
                 )
-                results[method] = {
-                    "seconds": round(seconds, 2),
-                    "api_calls": stats["total_calls"],
-                    "deleted": deleted,
-                    "calls_per_deleted": round(stats["total_calls"] / max(deleted, 1), 2),
-                    "dependency_violations": stats["errors"].get("DependencyViolation", 0),
-                    "errors": stats["errors"],
-                    "left_in_vpc": left,
-                    "lb_enis_seeded": lb_enis,
-                    **outcome,
-                }
+                runs[method].append(
+                    {
+                        "seconds": round(seconds, 2),
+                        "api_calls": stats["total_calls"],
+                        "deleted": deleted,
+                        "calls_per_deleted": round(stats["total_calls"] / max(deleted, 1), 2),
+                        "dependency_violations": stats["errors"].get("DependencyViolation", 0),
+                        "errors": stats["errors"],
+                        "left_in_vpc": left,
+                        "lb_enis_seeded": lb_enis,
+                        **outcome,
+                    }
+                )
+            for method, measured in runs.items():
+                median = sorted(measured, key=lambda r: r["seconds"])[len(measured) // 2]
+                results[method] = median | {"runs_seconds": [r["seconds"] for r in measured]}
         finally:
             service.stop()
     return results
@@ -511,8 +521,12 @@ def table(results: dict[str, Any]) -> str:
     def ratio(a: float, b: float) -> str:
         return f"{a / b:.1f}x" if b else "n/a (0)"
 
+    def spread(r: dict[str, Any]) -> str:
+        runs = r.get("runs_seconds", [r["seconds"]])
+        return f"{r['seconds']} ({min(runs)}-{max(runs)})" if len(runs) > 1 else str(r["seconds"])
+
     rows = [
-        ("wall time (s)", base["seconds"], ours["seconds"], ratio(base["seconds"], ours["seconds"])),
+        ("wall time (s), median (min-max)", spread(base), spread(ours), ratio(base["seconds"], ours["seconds"])),
         ("AWS API calls", base["api_calls"], ours["api_calls"], ratio(base["api_calls"], ours["api_calls"])),
         ("resources deleted", base["deleted"], ours["deleted"], ""),
         (
@@ -543,18 +557,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--eni-linger", type=float, default=3.0, help="emulator: LB ENI linger after LB deletion")
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--max-seconds", type=float, default=600.0, help="the baseline gives up after this")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per method; the median run is reported")
     parser.add_argument("--json", action="store_true", help="print the raw figures as JSON too")
     args = parser.parse_args(argv)
     results = run(args)
     print(
         f"cleanup benchmark: {args.lbs} LBs ({results['seed']['clbs']} CLB, {results['seed']['albs']} ALB, "
         f"{results['seed']['nlbs']} NLB), {args.enis} stray ENIs + {results['cleanup']['lb_enis_seeded']} LB ENIs, "
-        f"{args.sgs} SGs; baseline retry interval {args.retry_interval:g}s (unscaled), LB ENI linger {args.eni_linger:g}s"
+        f"{args.sgs} SGs; baseline retry interval {args.retry_interval:g}s "
+        f"({'aws-nuke default, not scaled' if args.retry_interval == 5 else 'SCALED from aws-nuke default 5 s'}), LB ENI linger {args.eni_linger:g}s; "
+        f"median of {args.repeat} run(s) per method"
     )
     print(table(results))
     if args.json:
         print(json.dumps(results, indent=2, sort_keys=True))
     ok = results["cleanup"]["dependency_violations"] == 0 and results["cleanup"]["left_in_vpc"] == 0
+    if not ok:
+        print("cluster_cleanup left resources or hit DependencyViolation", file=sys.stderr)
     return 0 if ok else 1
 
 
