@@ -178,17 +178,23 @@ def harness(aws, playbook):
 def test_check_apply_rerun_rotate(harness, aws):
     services = [{"name": "srt_alpha"}, {"name": "srt_beta", "privileges": ["SELECT", "INSERT"]}]
 
-    # Check mode on an empty estate predicts every creation and creates nothing.
+    # srt_beta's database exists beforehand with another character set: the role converts it.
+    query(aws, "CREATE DATABASE srt_beta CHARACTER SET latin1 COLLATE latin1_swedish_ci")
+    charset_sql = "SELECT DEFAULT_CHARACTER_SET_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME='srt_beta'"
+
+    # Check mode predicts every creation and the conversion, and changes nothing.
     predicted = harness.run(services, check=True)
     assert "SIMULATED: the 60-db exports" in predicted.stdout
     assert harness.recap(predicted)["changed"] > 0
     creation = task_section(predicted.stdout, "Create each service's database")
     assert "changed: [localhost] => (item=srt_alpha)" in creation
-    assert "changed: [localhost] => (item=srt_beta)" in creation
-    assert "changed: [localhost]" in task_section(
-        predicted.stdout, "Stage the credentials in Secrets Manager for srt_alpha"
-    )
-    assert {"srt_alpha", "srt_beta"}.isdisjoint(databases(aws))
+    assert "ok: [localhost] => (item=srt_beta)" in creation
+    conversion = task_section(predicted.stdout, "Predict the character set change in check mode")
+    assert "changed: [localhost] => (item=srt_beta)" in conversion
+    staging = task_section(predicted.stdout, "Stage the credentials in Secrets Manager for srt_alpha")
+    assert "changed: [localhost]" in staging
+    assert "srt_alpha" not in databases(aws)
+    assert query(aws, charset_sql) == [("latin1",)]
     assert users(aws) == set()
     assert not harness.secret_exists("srt_alpha")
     assert not harness.secret_exists("srt_beta")
@@ -308,13 +314,7 @@ def test_interrupted_rotation_is_finished(harness, aws):
 
 
 def test_removal_needs_confirmation(harness, aws):
-    # srt_eps exists beforehand with another character set: the role sets utf8mb4 on it.
-    query(aws, "CREATE DATABASE srt_eps CHARACTER SET latin1 COLLATE latin1_swedish_ci")
     harness.run([{"name": "srt_delta"}, {"name": "srt_eps"}])
-    charset = query(
-        aws, "SELECT DEFAULT_CHARACTER_SET_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME='srt_eps'"
-    )
-    assert charset == [("utf8mb4",)]
     eps = harness.credentials("srt_eps")
 
     # Dropped from the list: left alone.
