@@ -225,7 +225,12 @@ def test_check_apply_rerun_rotate(harness, aws):
     assert len(beta["password"]) >= 32
     assert alpha["password"] != beta["password"]
     kms_key_arn = harness.ssm.get_parameter(Name="/shared/kms/secrets-manager-key-arn")["Parameter"]["Value"]
-    assert harness.secrets.describe_secret(SecretId=secret_name("srt_alpha"))["KmsKeyId"] == kms_key_arn
+    described = harness.secrets.describe_secret(SecretId=secret_name("srt_alpha"))
+    assert described["KmsKeyId"] == kms_key_arn
+    tags = {tag["Key"]: tag["Value"] for tag in described["Tags"]}
+    assert tags["Service"] == "srt_alpha"
+    assert tags["Environment"] == "sandbox"
+    assert tags["ManagedBy"] == "ansible"
 
     with login(aws, "srt_alpha_user", alpha["password"], "srt_alpha") as conn, conn.cursor() as cur:
         cur.execute("CREATE TABLE private_data (id INT PRIMARY KEY)")
