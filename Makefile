@@ -11,7 +11,7 @@ DEBIAN_PACKAGES := mariadb-server mariadb-client packer debootstrap
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # The emulated AWS is reached with dummy credentials; nothing here may talk to real AWS.
-SANDBOX_ENV := AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
+SANDBOX_ENV := AWS_ACCESS_KEY_ID=emulator-dummy-access-key AWS_SECRET_ACCESS_KEY=emulator-dummy-secret-access-key-0000 AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 PYTEST_ARGS ?=
 
 .PHONY: deps debian-deps sandbox sandbox-up sandbox-down sandbox-status test lint unit bench clean
@@ -73,6 +73,7 @@ test: deps lint checkov-deps
 
 bench: deps
 	$(SANDBOX_ENV) $(PY) -m benchmarks.stack_runner
+	$(SANDBOX_ENV) $(PY) -m benchmarks.cleanup
 
 clean: sandbox-down
 	rm -rf .sandbox .work logs/*/ .pytest_cache

@@ -425,7 +425,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from sandbox.services import AwsEmulator
 
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "sandbox")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "sandbox")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "emulator-dummy-secret-access-key-0000")
     os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
     seed_args = {
         "clbs": args.lbs * 2 // 5,

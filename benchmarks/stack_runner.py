@@ -169,8 +169,8 @@ def main() -> int:
     sandbox = Sandbox(tmp / "sandbox")
     endpoint = sandbox.up()["endpoints"]["aws"]["endpoint_url"]
     env = os.environ | {
-        "AWS_ACCESS_KEY_ID": "sandbox",
-        "AWS_SECRET_ACCESS_KEY": "sandbox",
+        "AWS_ACCESS_KEY_ID": "emulator-dummy-access-key",
+        "AWS_SECRET_ACCESS_KEY": "emulator-dummy-secret-access-key-0000",
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_EC2_METADATA_DISABLED": "true",

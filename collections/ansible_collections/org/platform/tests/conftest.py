@@ -64,8 +64,8 @@ def aws(sandbox, monkeypatch) -> SandboxEndpoints:
     """The AWS emulator, emptied before the test, with boto3/botocore pointed at it through the env."""
     sandbox.reset_aws()
     monkeypatch.setenv("AWS_ENDPOINT_URL", sandbox.aws_endpoint_url)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "sandbox")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "sandbox")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "emulator-dummy-access-key")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "emulator-dummy-secret-access-key-0000")
     monkeypatch.setenv("AWS_DEFAULT_REGION", sandbox.region)
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     return sandbox

@@ -48,7 +48,8 @@ from ansible_collections.org.platform.plugins.module_utils.terraform_engine impo
 )
 
 SIMULATED_MARKER = "# SIMULATED"
-STATES = ("present", "absent", "planned")
+STATES = ("present", "absent", "planned", "read")
+ID_ATTRIBUTES = ("id", "arn")
 
 
 class StackRunnerError(Exception):
@@ -116,6 +117,7 @@ class StackResult:
     simulated: bool = False
     initialised: bool = False
     assumed_inputs: list[str] = field(default_factory=list)
+    state_ids: list[str] = field(default_factory=list)  # state: read
     error: str | None = None
     lock: dict[str, str] | None = None
 
@@ -261,7 +263,7 @@ class StackRunner:
         calls_before = self.engine.calls
         results = {name: StackResult(name, simulated=is_simulated(self.graph[name])) for name in order}
         selected = set(order)
-        upstreams = {d for n in order for d in self.graph.dependencies(n)}
+        upstreams = set() if state == "read" else {d for n in order for d in self.graph.dependencies(n)}
         # Upstreams outside the selection are read, never changed; when destroying, every upstream is
         # read first, because its dependents are destroyed (and need its outputs) before it is.
         readers = self.graph.order(upstreams if destroying else upstreams - selected)
@@ -273,6 +275,13 @@ class StackRunner:
                 return self.graph.dependents(name) & selected
 
             job = self._destroy_stack
+        elif state == "read":
+
+            def blockers(name: str) -> set[str]:
+                return set()  # reading state needs nothing from anyone
+
+            job = self._read_stack
+
         else:
 
             def blockers(name: str) -> set[str]:
@@ -514,6 +523,27 @@ class StackRunner:
         result.status = "planned"
         self.on_event(stack.name, "OK", f"plan: {_counts_text(result.counts)}")
 
+    def _read_stack(self, stack: Stack, result: StackResult) -> None:
+        """Outputs and every resource id/ARN in the stack's state, changing nothing (``terraform show``)."""
+        result.action = "read"
+        self._init(stack, result)
+        run = self._terraform(stack, result, "show", ["-json"], action="show-state", log_stdout=False)
+        if run.rc != 0:
+            raise TerraformError(f"show failed: {_last_error(run.stdout + run.stderr)}", run.log_file)
+        document = json.loads(run.stdout or "{}")
+        values = document.get("values") or {}
+        outputs = values.get("outputs") or {}
+        plain = {name: item.get("value") for name, item in outputs.items()}
+        sensitive = {name for name, item in outputs.items() if item.get("sensitive")}
+        for name in sensitive:
+            self.engine.add_secrets(secret_strings(plain[name]))
+        with self._lock:
+            self._outputs[stack.name] = plain
+            self._sensitive[stack.name] = sensitive
+        result.outputs = {name: (MASK if name in sensitive else value) for name, value in plain.items()}
+        result.state_ids = sorted(set(state_ids(values.get("root_module") or {})))
+        result.status = "ok"
+
     def _destroy_stack(self, stack: Stack, result: StackResult) -> None:
         result.action = "destroy"
         self.on_event(stack.name, "OK", "planning destroy")
@@ -545,6 +575,24 @@ class StackRunner:
     def forget(self) -> None:
         """Remove this environment's local work state (data dirs, init stamps)."""
         shutil.rmtree(self.work_root, ignore_errors=True)
+
+
+def state_ids(module: Mapping[str, Any]) -> list[str]:
+    """Every ``id``/``arn`` attribute of the managed resources in a ``show -json`` module, recursively."""
+    found = []
+    for resource in module.get("resources") or []:
+        if resource.get("mode") != "managed":
+            continue
+        attributes = resource.get("values") or {}
+        sensitive = resource.get("sensitive_values") or {}
+        found += [
+            str(attributes[key])
+            for key in ID_ATTRIBUTES
+            if attributes.get(key) and sensitive.get(key) is not True and isinstance(attributes[key], str)
+        ]
+    for child in module.get("child_modules") or []:
+        found += state_ids(child)
+    return found
 
 
 def _counts_text(counts: Mapping[str, int]) -> str:

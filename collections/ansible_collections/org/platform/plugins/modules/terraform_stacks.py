@@ -28,9 +28,12 @@ options:
     type: str
     required: true
   state:
-    description: C(present) applies, C(absent) destroys, C(planned) only plans (as check mode does).
+    description:
+      - C(present) applies, C(absent) destroys, C(planned) only plans (as check mode does).
+      - C(read) changes nothing and returns each stack's outputs and every resource C(id)/C(arn) in its
+        state (C(state_ids); the teardown's protect list).
     type: str
-    choices: [present, absent, planned]
+    choices: [present, absent, planned, read]
     default: present
   graph_file:
     description:
@@ -185,10 +188,16 @@ stacks:
     simulated: {description: True for a sandbox contract twin (no real AWS resources)., type: bool}
     error: {description: Why the stack failed or was skipped., type: str}
     lock: {description: The holder of the state lock (ID, Who, Operation, Created) when a lock blocked it., type: dict}
+    state_ids: {description: With O(state=read), every resource id and ARN in the stack's state., type: list}
 outputs:
   description: Outputs per stack; sensitive values are masked.
   returned: always
   type: dict
+state_ids:
+  description: With O(state=read), the union of every stack's C(state_ids).
+  returned: always
+  type: list
+  elements: str
 terraform_calls:
   description: How many Terraform commands ran.
   returned: always
@@ -223,7 +232,7 @@ ENVIRONMENT_PATTERN = r"^[a-z][a-z0-9-]{0,31}$"
 def argument_spec():
     return dict(
         environment=dict(type="str", required=True),
-        state=dict(type="str", choices=["present", "absent", "planned"], default="present"),
+        state=dict(type="str", choices=["present", "absent", "planned", "read"], default="present"),
         graph_file=dict(type="path"),
         stacks=dict(
             type="list",
@@ -313,7 +322,9 @@ def main():
         required_one_of=[("graph_file", "stacks")],
         supports_check_mode=True,
     )
-    state = "planned" if module.check_mode else module.params["state"]
+    state = module.params["state"]
+    if module.check_mode and state != "read":
+        state = "planned"
     try:
         runner = build_runner(module)
         report = runner.run(state, only=module.params["only"], exclude=module.params["exclude"])
@@ -330,6 +341,7 @@ def main():
         terraform_calls=report.terraform_calls,
         duration_s=round(report.duration_s, 3),
         simulated=[name for name in report.order if report.results[name].simulated],
+        state_ids=sorted({i for name in report.order for i in report.results[name].state_ids}),
         msg=report.summary(),
     )
     if module._diff:

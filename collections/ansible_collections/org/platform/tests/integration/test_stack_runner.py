@@ -263,3 +263,20 @@ def test_bad_variables_are_rejected_before_anything_runs(tmp_path, backend, valu
             stack_values=values,
         )
     assert state_keys() == []
+
+
+def test_read_returns_outputs_and_state_ids_and_changes_nothing(tmp_path, backend):
+    applied = make_runner(tmp_path, backend).run("present")
+    before = {k: boto3.client("s3").head_object(Bucket=BUCKET, Key=k)["ETag"] for k in state_keys()}
+    report = make_runner(tmp_path, backend).run("read")
+    assert report.failed == [], report.summary()
+    assert not report.changed
+    assert report.results["d"].outputs == applied.results["d"].outputs
+    assert report.results["a"].outputs["db_password"] == "(sensitive value)"
+    # terraform_data ids are UUIDs: one per stack, all in the protect list.
+    assert all(len(report.results[n].state_ids) == 1 for n in "abcd")
+    assert len({report.results[n].state_ids[0] for n in "abcd"}) == 4
+    after = {k: boto3.client("s3").head_object(Bucket=BUCKET, Key=k)["ETag"] for k in state_keys()}
+    assert before == after
+    for log in (tmp_path / "logs").glob("*show-state.log"):
+        assert SECRET not in log.read_text()
