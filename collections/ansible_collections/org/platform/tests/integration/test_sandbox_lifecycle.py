@@ -65,10 +65,17 @@ def test_site_then_destroy(sandbox, aws, playbook, tmp_path):
     )
     assert destroyed.rc == 0, destroyed.output[-4000:]
     assert state_resources(bucket) == dict.fromkeys(STACKS, 0)
-    order = re.search(r'"msg": "(70-observability.*?)"', destroyed.stdout)
-    assert order, destroyed.stdout[-3000:]
-    names = [part.split(" ")[0] for part in order.group(1).split("; ")]
-    assert names.index("70-observability") < names.index("10-security") < names.index("00-network")
+    # Compute stacks go first (before the ENI/SG purge), then the security, network and KMS stacks.
+    reports = re.findall(r'"msg": "(70-observability.*?)"', destroyed.stdout)
+    assert len(reports) == 2, destroyed.stdout[-3000:]
+    first = [part.split(" ")[0] for part in reports[0].split("; ")]
+    assert "10-security" not in first
+    assert "00-network" not in first
+    last = [part.split(" ")[0] for part in reports[1].split("; ")]
+    assert last.index("10-security") < last.index("00-network") < last.index("05-kms")
+    assert "DependencyViolation 0" in destroyed.stdout
+    # The sandbox network was cleaned and deleted under the emulator's DependencyViolation rules.
+    assert boto3.client("ec2").describe_vpcs(Filters=[{"Name": "tag:Environment", "Values": ["sandbox"]}])["Vpcs"] == []
 
 
 def test_unknown_environment_is_refused(playbook, tmp_path):
