@@ -12,7 +12,7 @@ description:
     C({username, password, database, host, port}) of one service of the shared MySQL.
   - C(state=present) creates the secret with a random password (32 characters or more) when it does not exist
     and otherwise keeps the password. It returns the password MySQL must have, so the task B(must) set
-    C(no_log: true).
+    C(no_log=true).
   - Rotation follows Secrets Manager's rotation protocol. With C(rotate=true) the new document is written as
     an C(AWSPENDING) version and C(pending=true) is returned; C(AWSCURRENT) is left alone until
     C(state=promoted) is called after MySQL has the new password. A pending version left by an interrupted run
