@@ -71,6 +71,25 @@ def aws(sandbox, monkeypatch) -> SandboxEndpoints:
     return sandbox
 
 
+def create_state_backend(bucket: str, table: str = "terraform-state-lock", kms: bool = False) -> str | None:
+    """Create a Terraform state bucket and lock table in the emulator (boto3 from the environment).
+
+    Returns the ARN of a new KMS key for the state when ``kms`` is set.
+    """
+    import boto3
+
+    boto3.client("s3").create_bucket(Bucket=bucket)
+    boto3.client("dynamodb").create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    if kms:
+        return boto3.client("kms").create_key(Description="terraform-state-key")["KeyMetadata"]["Arn"]
+    return None
+
+
 @dataclass
 class PlaybookRun:
     rc: int

@@ -466,6 +466,10 @@ class StackRunner:
             raw = json.loads(run.stdout or "{}")
         except ValueError as exc:
             raise TerraformError(f"output -json returned no JSON: {exc}", run.log_file) from exc
+        return self._remember_outputs(stack, result, raw)
+
+    def _remember_outputs(self, stack: Stack, result: StackResult, raw: Mapping[str, Any]) -> dict[str, Any]:
+        """Keep ``{name: {value, sensitive}}`` outputs for downstream stacks; the result gets them masked."""
         values = {name: item.get("value") for name, item in raw.items()}
         sensitive = {name for name, item in raw.items() if item.get("sensitive")}
         for name in sensitive:
@@ -532,15 +536,7 @@ class StackRunner:
             raise TerraformError(f"show failed: {_last_error(run.stdout + run.stderr)}", run.log_file)
         document = json.loads(run.stdout or "{}")
         values = document.get("values") or {}
-        outputs = values.get("outputs") or {}
-        plain = {name: item.get("value") for name, item in outputs.items()}
-        sensitive = {name for name, item in outputs.items() if item.get("sensitive")}
-        for name in sensitive:
-            self.engine.add_secrets(secret_strings(plain[name]))
-        with self._lock:
-            self._outputs[stack.name] = plain
-            self._sensitive[stack.name] = sensitive
-        result.outputs = {name: (MASK if name in sensitive else value) for name, value in plain.items()}
+        self._remember_outputs(stack, result, values.get("outputs") or {})
         result.state_ids = sorted(set(state_ids(values.get("root_module") or {})))
         result.status = "ok"
 

@@ -19,6 +19,7 @@ from ansible_collections.org.platform.plugins.module_utils.stack_runner import (
     StackRunnerError,
 )
 from ansible_collections.org.platform.plugins.module_utils.terraform_engine import TerraformEngine
+from conftest import create_state_backend
 
 pytestmark = pytest.mark.integration
 
@@ -37,14 +38,7 @@ DIAMOND = [
 
 @pytest.fixture
 def backend(aws) -> BackendConfig:
-    boto3.client("s3").create_bucket(Bucket=BUCKET)
-    boto3.client("dynamodb").create_table(
-        TableName=TABLE,
-        KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    key_arn = boto3.client("kms").create_key(Description="terraform-state-key")["KeyMetadata"]["Arn"]
+    key_arn = create_state_backend(BUCKET, TABLE, kms=True)
     return BackendConfig(
         bucket=BUCKET, region=aws.region, dynamodb_table=TABLE, kms_key_id=key_arn, endpoint_url=aws.aws_endpoint_url
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from conftest import create_state_backend
 
 from sandbox.services import REPO_ROOT
 
@@ -19,13 +20,7 @@ BUCKET = "module-test-state"
 
 @pytest.fixture
 def state_bucket(aws):
-    boto3.client("s3").create_bucket(Bucket=BUCKET)
-    boto3.client("dynamodb").create_table(
-        TableName="terraform-state-lock",
-        KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_state_backend(BUCKET)
     return aws
 
 
