@@ -73,6 +73,9 @@ def test_site_then_destroy(sandbox, aws, playbook, tmp_path):
     assert "00-network" not in first
     last = [part.split(" ")[0] for part in reports[1].split("; ")]
     assert last.index("10-security") < last.index("00-network") < last.index("05-kms")
+    # The simulated Service's classic ELB went first, then its k8s-elb SG and the rule admitting it.
+    assert "Done: load balancers 1, target groups 0" in destroyed.stdout
+    assert "SGs 1, rules 1" in destroyed.stdout
     assert "DependencyViolation 0" in destroyed.stdout
     # The sandbox network was cleaned and deleted under the emulator's DependencyViolation rules.
     assert boto3.client("ec2").describe_vpcs(Filters=[{"Name": "tag:Environment", "Values": ["sandbox"]}])["Vpcs"] == []

@@ -1,4 +1,4 @@
-"""The emulator's DynamoDB rule: DescribeTable carries a stable TableId (community.aws needs it)."""
+"""Emulator fidelity rules: DynamoDB TableId and replayed conditional writes, classic ELB not-found."""
 
 from __future__ import annotations
 
@@ -54,3 +54,26 @@ def test_conditional_put_replay_succeeds_but_contention_still_fails(monkeypatch)
             client.put_item(TableName="locks", Item=theirs, ConditionExpression=condition)
         stored = client.get_item(TableName="locks", Key={"LockID": {"S": "bucket/key"}})["Item"]
     assert stored == mine
+
+
+def test_missing_classic_elb_is_not_found_not_a_server_error(monkeypatch):
+    import pytest
+    from botocore.exceptions import ClientError
+
+    from sandbox.emulator.rules import elb_not_found
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
+    elb_not_found.install()
+    with mock_aws():
+        client = boto3.client("elb")
+        with pytest.raises(ClientError, match="LoadBalancerNotFound"):
+            client.describe_load_balancer_attributes(LoadBalancerName="ghost")
+        client.create_load_balancer(
+            LoadBalancerName="real",
+            Listeners=[{"Protocol": "tcp", "LoadBalancerPort": 80, "InstancePort": 30080}],
+            AvailabilityZones=["us-east-1a"],
+        )
+        attributes = client.describe_load_balancer_attributes(LoadBalancerName="real")["LoadBalancerAttributes"]
+    assert "CrossZoneLoadBalancing" in attributes
