@@ -440,6 +440,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "seed": seed_args,
         "retry_interval_s": args.retry_interval,
         "eni_linger_s": args.eni_linger,
+        "latency_ms": args.latency_ms,
     }
     with tempfile.TemporaryDirectory(prefix="bench-cleanup-") as tmp:
         service = AwsEmulator(Path(tmp))
@@ -461,7 +462,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         "NetworkInterfaces"
                     ]
                 )
-                emulator_control(endpoint, {"reset_stats": True})
+                emulator_control(endpoint, {"reset_stats": True, "latency_ms": args.latency_ms})
                 start = time.monotonic()
                 if method == "baseline":
                     outcome = naive_nuke(ec2, elb, elbv2, estate.vpc_id, args.retry_interval, args.max_seconds)
@@ -479,7 +480,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         "retries": result["stats"]["retries"],
                     }
                 seconds = time.monotonic() - start
-                stats = emulator_control(endpoint)["stats"]
+                stats = emulator_control(endpoint, {"latency_ms": 0.0})["stats"]
                 left = len(
                     ec2.describe_network_interfaces(Filters=[{"Name": "vpc-id", "Values": [estate.vpc_id]}])[
                         "NetworkInterfaces"
@@ -556,6 +557,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--retry-interval", type=float, default=5.0, help="the baseline's sleep between passes")
     parser.add_argument("--eni-linger", type=float, default=3.0, help="emulator: LB ENI linger after LB deletion")
     parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0.0,
+        help="emulator: latency added to every AWS call while a method runs (models AWS API latency)",
+    )
     parser.add_argument("--max-seconds", type=float, default=600.0, help="the baseline gives up after this")
     parser.add_argument("--repeat", type=int, default=3, help="runs per method; the median run is reported")
     parser.add_argument("--json", action="store_true", help="print the raw figures as JSON too")

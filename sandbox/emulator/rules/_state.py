@@ -9,6 +9,9 @@ Configuration (all optional; see ``sandbox/emulator/README.md``):
 * ``ORG_PLATFORM_EMULATOR_THROTTLE_SHARE`` (float 0..1, default 0): share of EC2/ELB API calls that
   are answered with the service's throttling error instead of being served.
 * ``ORG_PLATFORM_EMULATOR_THROTTLE_SEED`` (int, default unset = random): seed for that choice.
+* ``ORG_PLATFORM_EMULATOR_LATENCY_MS`` (float, default 0): added to every AWS call before it is served,
+  outside the emulator's request lock, as network and service latency would be (AWS API calls take tens
+  of milliseconds; the loopback emulator answers in a few, which hides what concurrency buys).
 
 The same settings can be read and changed at run time through the control endpoint
 ``/_org_platform/emulator`` (see ``control_api``).
@@ -37,6 +40,7 @@ class EmulatorConfig:
     eni_linger_s: float = 3.0
     throttle_share: float = 0.0
     throttle_seed: int | None = None
+    latency_ms: float = 0.0
 
     @classmethod
     def from_env(cls) -> EmulatorConfig:
@@ -45,6 +49,7 @@ class EmulatorConfig:
             eni_linger_s=_env_float("ORG_PLATFORM_EMULATOR_ENI_LINGER_S", 3.0),
             throttle_share=_env_float("ORG_PLATFORM_EMULATOR_THROTTLE_SHARE", 0.0),
             throttle_seed=int(seed) if seed else None,
+            latency_ms=_env_float("ORG_PLATFORM_EMULATOR_LATENCY_MS", 0.0),
         )
 
     def update(self, values: dict[str, Any]) -> None:
@@ -61,6 +66,11 @@ class EmulatorConfig:
             if not 0.0 <= share <= 1.0:
                 raise ValueError("throttle_share must be within 0..1")
             self.throttle_share = share
+        if "latency_ms" in values:
+            latency = float(values["latency_ms"])
+            if not 0.0 <= latency <= 10_000:
+                raise ValueError("latency_ms must be within 0..10000")
+            self.latency_ms = latency
         if "throttle_seed" in values:
             seed = values["throttle_seed"]
             self.throttle_seed = None if seed is None else int(seed)

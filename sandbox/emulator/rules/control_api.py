@@ -7,7 +7,7 @@ Only effective in the server (``python -m sandbox.emulator``): it wraps moto's W
 * ``GET``: ``{"config": {...}, "stats": {...}}``. ``stats`` counts what was served since the last
   reset: ``calls`` and ``throttled`` keyed ``<service>:<Action>``, ``errors`` keyed by AWS error code
   (e.g. ``DependencyViolation``), with totals.
-* ``POST`` a JSON object: any of ``eni_linger_s``, ``throttle_share``, ``throttle_seed`` updates the
+* ``POST`` a JSON object: any of ``eni_linger_s``, ``throttle_share``, ``throttle_seed``, ``latency_ms`` updates the
   configuration; ``{"reset_stats": true}`` zeroes the counters. Answers like ``GET``.
 
 Throttling: with ``throttle_share`` > 0 that share of EC2 and Elastic Load Balancing calls (chosen at
@@ -21,6 +21,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import time
 import uuid
 from typing import Any
 from urllib.parse import parse_qs
@@ -63,6 +64,7 @@ def _control(environ: dict[str, Any], start_response: Any) -> list[bytes]:
                 "eni_linger_s": _state.CONFIG.eni_linger_s,
                 "throttle_share": _state.CONFIG.throttle_share,
                 "throttle_seed": _state.CONFIG.throttle_seed,
+                "latency_ms": _state.CONFIG.latency_ms,
             },
             "stats": _state.STATS.as_dict(),
         }
@@ -114,6 +116,9 @@ def install() -> None:
         if environ.get("PATH_INFO", "") == CONTROL_PATH:
             return _control(environ, start_response)
         service, action, _ = _service_and_action(environ)
+        latency_ms = _state.CONFIG.latency_ms
+        if service and latency_ms > 0:
+            time.sleep(latency_ms / 1000.0)  # modelled network latency, outside the request lock
         if service not in THROTTLED_SERVICES or not action:
             return original(self, environ, start_response)
         key = f"{service}:{action}"

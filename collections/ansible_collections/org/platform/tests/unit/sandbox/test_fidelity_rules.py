@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import boto3
+import pytest
 from moto import mock_aws
 
 from sandbox.emulator.rules import dynamodb
@@ -77,3 +78,29 @@ def test_missing_classic_elb_is_not_found_not_a_server_error(monkeypatch):
         )
         attributes = client.describe_load_balancer_attributes(LoadBalancerName="real")["LoadBalancerAttributes"]
     assert "CrossZoneLoadBalancing" in attributes
+
+
+@pytest.mark.integration
+def test_modelled_latency_is_added_to_aws_calls_and_validated(aws):
+    import json as _json
+    import time as _time
+    import urllib.error
+    import urllib.request
+
+    control = f"{aws.aws_endpoint_url}/_org_platform/emulator"
+
+    def post(payload):
+        request = urllib.request.Request(control, data=_json.dumps(payload).encode(), method="POST")  # noqa: S310
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback emulator
+            return _json.loads(response.read())
+
+    ec2 = boto3.client("ec2")
+    try:
+        assert post({"latency_ms": 250})["config"]["latency_ms"] == 250
+        started = _time.monotonic()
+        ec2.describe_vpcs()
+        assert _time.monotonic() - started >= 0.25
+    finally:
+        assert post({"latency_ms": 0})["config"]["latency_ms"] == 0
+    with pytest.raises(urllib.error.HTTPError, match="400"):
+        post({"latency_ms": -1})
