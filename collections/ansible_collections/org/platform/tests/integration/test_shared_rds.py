@@ -122,11 +122,21 @@ def login(aws, user: str, password: str, database: str | None = None):
     )
 
 
-def login_fails(aws, user: str, password: str) -> bool:
-    try:
-        login(aws, user, password).close()
-    except pymysql.err.OperationalError as exc:
-        return exc.args[0] == ACCESS_DENIED
+# Client-side connection errors (can't connect, lost connection, handshake timeout): no answer about
+# the credentials yet, so ask again rather than read them as "login did not fail".
+CONNECTION_ERRORS = {2003, 2006, 2013}
+
+
+def login_fails(aws, user: str, password: str, attempts: int = 3) -> bool:
+    """True only when the server refuses the credentials (ER_ACCESS_DENIED_ERROR)."""
+    for attempt in range(attempts):
+        try:
+            login(aws, user, password).close()
+        except pymysql.err.OperationalError as exc:
+            if exc.args[0] in CONNECTION_ERRORS and attempt + 1 < attempts:
+                continue
+            return exc.args[0] == ACCESS_DENIED
+        return False
     return False
 
 
