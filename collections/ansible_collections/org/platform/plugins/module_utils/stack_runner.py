@@ -19,7 +19,6 @@ import contextlib
 import hashlib
 import json
 import os
-import shutil
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -210,7 +209,6 @@ class StackRunner:
         self.max_parallel = max(1, int(max_parallel))
         self.on_event = on_event or (lambda stack, level, message: None)
         self._outputs: dict[str, dict[str, Any]] = {}  # real values, never returned as is
-        self._sensitive: dict[str, set[str]] = {}
         self._lock = threading.Lock()
         self._validate()
 
@@ -442,7 +440,7 @@ class StackRunner:
         )
 
     def _apply_plan(self, stack: Stack, result: StackResult, plan_file: Path) -> dict[str, Any] | None:
-        """Apply a saved plan; return the outputs when apply's events carried every value, else None."""
+        """Apply a saved plan; return apply's ``outputs`` event when it carried every value, else None."""
         run = self._terraform(
             stack, result, "apply", ["-input=false", "-json", f"-lock-timeout={self.lock_timeout}", str(plan_file)]
         )
@@ -456,7 +454,7 @@ class StackRunner:
         # Sensitive values are left out of the event stream: those need `terraform output`.
         if any(item.get("sensitive") or "value" not in item for item in outputs.values()):
             return None
-        return {name: item["value"] for name, item in outputs.items()}
+        return outputs
 
     def _read_stack_outputs(self, stack: Stack, result: StackResult) -> dict[str, Any]:
         run = self._terraform(stack, result, "output", ["-json"], log_stdout=False)
@@ -476,7 +474,6 @@ class StackRunner:
             self.engine.add_secrets(secret_strings(values[name]))
         with self._lock:
             self._outputs[stack.name] = values
-            self._sensitive[stack.name] = sensitive
         result.outputs = {name: (MASK if name in sensitive else value) for name, value in values.items()}
         return values
 
@@ -507,10 +504,7 @@ class StackRunner:
         if applied_outputs is None:
             self._read_stack_outputs(stack, result)
         else:
-            with self._lock:
-                self._outputs[stack.name] = applied_outputs
-                self._sensitive[stack.name] = set()
-            result.outputs = dict(applied_outputs)
+            self._remember_outputs(stack, result, applied_outputs)
         result.status = "changed" if result.changed else "ok"
         self.on_event(stack.name, "OK", f"{result.status}: {_counts_text(result.counts)}")
 
@@ -567,10 +561,6 @@ class StackRunner:
             finally:
                 self._cleanup(stack)
         return failures
-
-    def forget(self) -> None:
-        """Remove this environment's local work state (data dirs, init stamps)."""
-        shutil.rmtree(self.work_root, ignore_errors=True)
 
 
 def state_ids(module: Mapping[str, Any]) -> list[str]:
