@@ -1,3 +1,5 @@
+# Copyright: (c) 2026, Platform team (@org-platform)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Remove what Kubernetes' cloud controllers left in a VPC, so `terraform destroy` never hits DependencyViolation.
 
 SPEC M9 / INFRA-003, design notes in ../shared/reference/teardown-cleanup.md (section 5).

@@ -1,3 +1,5 @@
+# Copyright: (c) 2026, Platform team (@org-platform)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Golden AMI: the build hash, the find-or-build decision and the keep-N cleanup plan.
 
 Plain Python with type hints; no AnsibleModule in here. The module ``org.platform.golden_ami`` builds a

@@ -1,3 +1,5 @@
+# Copyright: (c) 2026, Platform team (@org-platform)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """A service's shared RDS credentials in Secrets Manager, with rotation that MySQL can follow.
 
 Plain Python, no Ansible: the ``shared_rds_credentials`` module and the unit tests call it with a boto3

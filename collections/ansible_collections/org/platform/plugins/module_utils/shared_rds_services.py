@@ -1,3 +1,5 @@
+# Copyright: (c) 2026, Platform team (@org-platform)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The shared RDS service list: validation and normalisation, before any SQL runs.
 
 Plain Python, no Ansible: the ``shared_rds_services`` module and the unit tests call it. A service entry

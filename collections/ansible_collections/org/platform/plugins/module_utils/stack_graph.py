@@ -1,3 +1,5 @@
+# Copyright: (c) 2026, Platform team (@org-platform)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The stack graph: which Terraform stacks exist, what each depends on, and how outputs feed variables.
 
 Plain Python, no Ansible: the ``terraform_stacks`` module, the twin renderer and the tests use it.

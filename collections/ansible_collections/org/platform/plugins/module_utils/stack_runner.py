@@ -1,3 +1,5 @@
+# Copyright: (c) 2026, Platform team (@org-platform)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Apply, plan or destroy an environment's Terraform stacks in dependency order.
 
 * apply: a stack starts as soon as every stack it depends on has been applied (bounded parallelism);

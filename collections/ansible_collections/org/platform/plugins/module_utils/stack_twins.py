@@ -1,3 +1,5 @@
+# Copyright: (c) 2026, Platform team (@org-platform)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Contract twins: Terraform stacks with a real stack's variables and outputs but built-in resources only.
 
 The sandbox cannot install the AWS provider, so for each stack in the contract (terraform/stacks.yml)

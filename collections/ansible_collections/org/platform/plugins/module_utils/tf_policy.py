@@ -1,3 +1,5 @@
+# Copyright: (c) 2026, Platform team (@org-platform)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Policy rules over parsed Terraform (tf_static.TerraformModule), one small pure function per rule.
 
 Each rule takes a module and returns a list of ``Finding``; an empty list means the module complies.

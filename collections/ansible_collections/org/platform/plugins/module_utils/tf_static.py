@@ -1,3 +1,5 @@
+# Copyright: (c) 2026, Platform team (@org-platform)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Static view of Terraform configurations: parse HCL offline, resolve references, check the contract.
 
 Nothing here needs a provider or the network. ``load_module`` parses every ``*.tf`` file of one

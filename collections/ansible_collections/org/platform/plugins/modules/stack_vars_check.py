@@ -1,4 +1,6 @@
 #!/usr/bin/python
+# Copyright: (c) 2026, Platform team (@org-platform)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Validate an environment's Terraform stack variables against the stack contract before Terraform runs."""
 
 from __future__ import annotations

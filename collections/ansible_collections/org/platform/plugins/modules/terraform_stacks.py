@@ -1,6 +1,6 @@
 #!/usr/bin/python
-# Copyright: org.platform developers
-# Apache License 2.0
+# Copyright: (c) 2026, Platform team (@org-platform)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 DOCUMENTATION = r"""
 ---

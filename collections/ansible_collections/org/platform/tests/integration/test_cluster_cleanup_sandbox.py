@@ -1,3 +1,5 @@
+# Copyright: (c) 2026, Platform team (@org-platform)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """org.platform.cluster_cleanup against the sandbox's AWS emulator (moto + sandbox/emulator/rules).
 
 The estate is seeded by benchmarks.cleanup.seed_estate: the Terraform stacks' SGs and instances, and what

@@ -1,3 +1,5 @@
+# Copyright: (c) 2026, Platform team (@org-platform)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The golden AMI decision against the AWS emulator, with images registered in it.
 
 Images are seeded with RegisterImage; the emulator's images rule (sandbox/emulator/rules/images.py) keeps

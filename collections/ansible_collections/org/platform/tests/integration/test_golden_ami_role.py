@@ -1,3 +1,5 @@
+# Copyright: (c) 2026, Platform team (@org-platform)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """playbooks/golden_ami.yml (role org.platform.golden_ami) in the sandbox: check mode, SIMULATED build, rerun."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright: (c) 2026, Platform team (@org-platform)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """packer/golden.pkr.hcl: `packer validate` (full, not -syntax-only), `packer fmt`, and what the template promises.
 
 Full validation with Debian's packer 1.6.6 needs no AWS: amazon-ebs is built in and the source AMI filter is

@@ -1,3 +1,5 @@
+# Copyright: (c) 2026, Platform team (@org-platform)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """site.yml and destroy.yml against the sandbox, end to end: what `make sandbox` runs, with assertions.
 
 build -> rerun changes nothing -> check mode changes nothing -> destroy refuses without confirmation

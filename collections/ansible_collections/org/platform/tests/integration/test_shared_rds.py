@@ -1,3 +1,5 @@
+# Copyright: (c) 2026, Platform team (@org-platform)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """playbooks/shared_rds.yml (role org.platform.shared_rds_schemas) against the sandbox's MariaDB and AWS emulator.
 
 Check mode -> apply -> rerun is a no-op -> rotation -> check mode again; hostile names stop the run before any

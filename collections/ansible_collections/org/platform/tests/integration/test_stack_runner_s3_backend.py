@@ -1,3 +1,5 @@
+# Copyright: (c) 2026, Platform team (@org-platform)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The stack runner against the real Terraform engine and an S3 backend with DynamoDB locking on the emulator.
 
 The graph is a diamond (a -> b, c -> d) of built-in-resource stacks from fixtures/diamond.

@@ -1,3 +1,5 @@
+# Copyright: (c) 2026, Platform team (@org-platform)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The whole terraform/ tree, proven offline: fmt, parse, references, policy, contract, inventories, checkov.
 
 Everything here runs without the AWS provider (which cannot be downloaded): the bundled Terraform engine

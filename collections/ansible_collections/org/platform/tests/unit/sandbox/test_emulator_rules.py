@@ -1,3 +1,5 @@
+# Copyright: (c) 2026, Platform team (@org-platform)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The AWS rules the sandbox emulator adds to moto (sandbox/emulator/rules): in-process, then through the server."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright: (c) 2026, Platform team (@org-platform)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """module_utils/cluster_cleanup: classification, options, retries, guards, and the engine on in-process moto.
 
 The engine tests run on moto's in-process ``mock_aws`` with the sandbox emulator's rules installed (the

@@ -1,3 +1,5 @@
+# Copyright: (c) 2026, Platform team (@org-platform)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """module_utils/shared_rds_credentials against moto's in-process Secrets Manager."""
 
 from __future__ import annotations

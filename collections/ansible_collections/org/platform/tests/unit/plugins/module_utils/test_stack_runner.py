@@ -1,3 +1,5 @@
+# Copyright: (c) 2026, Platform team (@org-platform)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The stack runner's pure parts: validation before anything runs, fingerprints, state ids, simulated twins."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright: (c) 2026, Platform team (@org-platform)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """stack_vars: rendering per-stack variable sets from the inventory and rejecting bad values early."""
 
 from __future__ import annotations

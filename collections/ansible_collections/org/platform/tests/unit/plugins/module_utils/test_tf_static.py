@@ -1,3 +1,5 @@
+# Copyright: (c) 2026, Platform team (@org-platform)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """tf_static: HCL parsing, expression references, reference resolution and the stack contract."""
 
 from __future__ import annotations
