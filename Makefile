@@ -14,9 +14,11 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 SANDBOX_ENV := AWS_ACCESS_KEY_ID=emulator-dummy-access-key AWS_SECRET_ACCESS_KEY=emulator-dummy-secret-access-key-0000 AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 PYTEST_ARGS ?=
 
-.PHONY: deps debian-deps sandbox sandbox-up sandbox-down sandbox-status test lint unit bench clean
+.PHONY: deps sandbox-deps debian-deps sandbox sandbox-up sandbox-down sandbox-status test lint sanity unit bench clean
 
+# deps: everything make test needs; sandbox-deps: only what the sandbox run needs (runtime + emulator).
 deps: debian-deps $(VENV)/.installed
+sandbox-deps: debian-deps $(VENV)/.installed-sandbox
 
 # Debian packages: installed when run as root and missing; otherwise we say what is missing.
 debian-deps:
@@ -27,12 +29,17 @@ debian-deps:
 	  else echo "Missing Debian packages:$$missing (run as root, or: sudo apt-get install$$missing)"; exit 1; fi; \
 	fi
 
-$(VENV)/.installed: requirements.txt requirements.lock
+# requirements/*.txt are locked with hashes (make lock); dev.txt is runtime + sandbox + development tools.
+$(VENV)/.installed: requirements/dev.txt
 	@test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -r requirements.lock
+	$(PY) -m pip install -q --disable-pip-version-check --require-hashes -r requirements/dev.txt
+	@touch $@ $(VENV)/.installed-sandbox
+$(VENV)/.installed-sandbox: requirements/sandbox.txt
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check --require-hashes -r requirements/sandbox.txt
 	@touch $@
 
-sandbox-up: deps
+sandbox-up: sandbox-deps
 	$(PY) -m sandbox up
 sandbox-down:
 	@test -x $(PY) && $(PY) -m sandbox down || true
@@ -40,7 +47,7 @@ sandbox-status:
 	$(PY) -m sandbox status
 
 # Quick start 1: build then tear down the sandbox environment, leaving no process and no state behind.
-sandbox: deps
+sandbox: sandbox-deps
 	$(PY) -m sandbox up
 	trap '$(PY) -m sandbox down --purge; rm -rf .work/sandbox' EXIT; \
 	$(SANDBOX_ENV) $(BIN)/ansible-playbook site.yml -i inventories/sandbox && \
@@ -51,21 +58,40 @@ lint: deps
 	$(BIN)/ruff format --check .
 	$(BIN)/ansible-lint --profile production --offline
 
+# ansible-test sanity on the collection, offline (see tools/sanity.py and docs/DEVELOPING.md).
+sanity: deps
+	$(PY) tools/sanity.py
+
 unit: deps
 	$(SANDBOX_ENV) $(BIN)/pytest -m "not integration" $(PYTEST_ARGS)
 
 # Static IaC scanner for terraform/ (run by tests/integration/test_terraform_tree.py). checkov pins
-# boto3/botocore/packaging below requirements.lock, so it lives in its own virtualenv; the venv ignores
-# itself in git. Pinned here, installed through pip like everything else.
+# boto3/botocore/packaging below ours, so it lives in its own virtualenv, locked in requirements/checkov.txt;
+# the venv ignores itself in git.
 CHECKOV_VENV ?= .venv-checkov
-CHECKOV_VERSION := 3.3.30
 .PHONY: checkov-deps
 checkov-deps: $(CHECKOV_VENV)/.installed
-$(CHECKOV_VENV)/.installed:
+$(CHECKOV_VENV)/.installed: requirements/checkov.txt
 	@test -x $(CHECKOV_VENV)/bin/python || python3 -m venv $(CHECKOV_VENV)
 	@echo '*' > $(CHECKOV_VENV)/.gitignore
-	$(CHECKOV_VENV)/bin/python -m pip install -q --disable-pip-version-check checkov==$(CHECKOV_VERSION)
+	$(CHECKOV_VENV)/bin/python -m pip install -q --disable-pip-version-check --require-hashes -r requirements/checkov.txt
 	@touch $@
+
+# Regenerate the locked requirement files from requirements/*.in (uv, in its own .venv-tools). Locked for
+# Debian 12's Python (3.11.2), the oldest the quick start runs on; the current lock's pins are kept unless an
+# .in file changes them (LOCK_UPGRADE=1 lets every pin move).
+LOCK_PYTHON := 3.11.2
+TOOLS_VENV ?= .venv-tools
+.PHONY: lock
+lock:
+	@test -x $(TOOLS_VENV)/bin/uv || { python3 -m venv $(TOOLS_VENV) && echo '*' > $(TOOLS_VENV)/.gitignore && $(TOOLS_VENV)/bin/pip install -q --disable-pip-version-check uv; }
+	@keep=$$(mktemp); trap 'rm -f $$keep' EXIT; \
+	for group in dev runtime sandbox checkov; do \
+	  if [ "$${LOCK_UPGRADE:-0}" = 1 ]; then : > $$keep; else grep -oE '^[A-Za-z0-9._-]+==[^ ]+' requirements/$$group.txt > $$keep || true; fi; \
+	  extra=""; [ $$group = dev ] || [ $$group = checkov ] || extra="-c requirements/dev.txt"; \
+	  $(TOOLS_VENV)/bin/uv pip compile -q requirements/$$group.in -c $$keep $$extra --generate-hashes \
+	    --python-version $(LOCK_PYTHON) --no-header -o requirements/$$group.txt; \
+	done
 
 # Quick start 2: every check and test.
 test: deps lint checkov-deps
