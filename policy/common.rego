@@ -1,8 +1,14 @@
 # Helpers shared by every policy in package main (Conftest layout: all policy/*.rego files are one package).
 #
-# Input: the JSON of `terraform show -json <planfile>`. The org.platform plan gate adds one key,
-# `input.gate` (environment, stack, protected_addresses, protected_overrides); under conftest it is
-# absent, and every rule still works (no overrides, no extra protected addresses).
+# Input: the JSON of `terraform show -json <planfile>`. Policies read only `input.resource_changes`
+# (address, module_address, mode, type, name, action_reason, change.actions/before/after) and
+# `input.gate`: the org.platform plan gate passes just those (sensitive values masked) to keep rego-cpp's
+# work small. `input.gate` (environment, stack, protected_addresses, protected_overrides) is the gate's
+# own key; under conftest it is absent and every rule still works (no overrides, no extra protected
+# addresses).
+#
+# rego-cpp (regopy) quirks these files work around: sprintf("%s") quotes computed strings (use concat),
+# `some k, v in x` cannot sit inside a comprehension, and sets of whole objects are slow (use arrays).
 package main
 
 import rego.v1
@@ -19,29 +25,39 @@ finding(rule, address, reason) := {
 gate := object.get(input, "gate", {})
 
 # Resources that this plan creates or updates (their `after` is the state the apply would leave).
-changed contains rc if {
+changed := [rc |
 	some rc in input.resource_changes
-	some action in rc.change.actions
-	action in {"create", "update"}
 	rc.mode == "managed"
+	creates_or_updates(rc.change.actions)
+]
+
+creates_or_updates(actions) if "create" in actions
+
+creates_or_updates(actions) if "update" in actions
+
+# The planned values of a changed resource (create/update always have an `after`).
+after_of(rc) := rc.change.after
+
+# Tags the resource will carry: tags_all (includes the provider's default_tags) when it is known, else
+# tags. Computed once per plan and looked up by address (rego-cpp re-evaluates functions per call).
+resource_tags := {rc.address: tags_from(rc.change.after) | some rc in changed}
+
+tags_from(after) := after.tags_all if is_object(after.tags_all)
+
+else := after.tags if is_object(after.tags)
+
+else := {}
+
+tags_of(rc) := resource_tags[rc.address]
+
+# Resources whose type has tags at all.
+taggable_addresses := {rc.address |
+	some rc in changed
+	some key in ["tags", "tags_all"]
+	key in object.keys(rc.change.after)
 }
 
-after_of(rc) := object.get(rc.change, "after", {}) if rc.change.after != null
-
-after_of(rc) := {} if rc.change.after == null
-
-# Tags the resource will carry: tags_all (includes the provider's default_tags) when it is known, else tags.
-tags_of(rc) := tags if {
-	tags := after_of(rc).tags_all
-	is_object(tags)
-} else := tags if {
-	tags := after_of(rc).tags
-	is_object(tags)
-} else := {}
-
-taggable(rc) if "tags" in object.keys(after_of(rc))
-
-taggable(rc) if "tags_all" in object.keys(after_of(rc))
+taggable(rc) if rc.address in taggable_addresses
 
 open_cidrs := {"0.0.0.0/0", "::/0"}
 

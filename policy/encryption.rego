@@ -33,9 +33,7 @@ warn contains finding("encryption", rc.address, "new bucket without an aws_s3_bu
 }
 
 bucket_has_sse(bucket) if {
-	some rc in changed
-	rc.type == "aws_s3_bucket_server_side_encryption_configuration"
-	same_module(rc, bucket)
+	object.get(bucket, "module_address", "") in modules_with("aws_s3_bucket_server_side_encryption_configuration")
 }
 
 warn contains finding("encryption", rc.address, "no kms_key_id: the secret is encrypted with the AWS-managed key") if {

@@ -10,8 +10,9 @@ block_flags := ["block_public_acls", "block_public_policy", "ignore_public_acls"
 deny contains finding("public-resources", rc.address, concat("", [flag, " is not true: every bucket blocks public access"])) if {
 	some rc in changed
 	rc.type == "aws_s3_bucket_public_access_block"
+	after := after_of(rc)
 	some flag in block_flags
-	object.get(after_of(rc), flag, false) != true
+	object.get(after, flag, false) != true
 }
 
 deny contains finding("public-resources", rc.address, concat("", ["canned ACL ", acl, " makes the bucket public"])) if {
@@ -35,10 +36,10 @@ warn contains finding("public-resources", rc.address, "new bucket without an aws
 	not bucket_has_block(rc)
 }
 
-bucket_has_block(bucket) if {
-	some rc in changed
-	rc.type == "aws_s3_bucket_public_access_block"
-	same_module(rc, bucket)
-}
+bucket_has_block(bucket) if object.get(bucket, "module_address", "") in modules_with("aws_s3_bucket_public_access_block")
 
-same_module(a, b) if object.get(a, "module_address", "") == object.get(b, "module_address", "")
+# The module addresses ("" for the root module) in which this plan creates or updates a resource of a type.
+modules_with(resource_type) := {object.get(rc, "module_address", "") |
+	some rc in changed
+	rc.type == resource_type
+}

@@ -16,20 +16,33 @@ tag_formats := {
 	"ManagedBy": ["^terraform$", "terraform"],
 }
 
+required_tags := object.keys(tag_formats)
+
 deny contains finding("tags", rc.address, concat("", ["required tag ", key, " is missing"])) if {
 	some rc in changed
 	taggable(rc)
-	some key, _ in tag_formats
-	not is_string(tags_of(rc)[key])
+	tags := tags_of(rc)
+	present := {key | some key in object.keys(tags); is_string(tags[key])}
+	some key in required_tags - present
 }
 
-deny contains finding("tags", rc.address, concat("", ["tag ", key, " must be ", spec[1]])) if {
+# The formats are checked once per distinct value (a stack's resources share their tags), then looked up.
+tag_values contains [key, value] if {
 	some rc in changed
-	taggable(rc)
-	some key, spec in tag_formats
-	value := tags_of(rc)[key]
+	some key, value in tags_of(rc)
+	tag_formats[key]
 	is_string(value)
-	not regex.match(spec[0], value)
+}
+
+bad_tag_values contains [key, value] if {
+	some [key, value] in tag_values
+	not regex.match(tag_formats[key][0], value)
+}
+
+deny contains finding("tags", rc.address, concat("", ["tag ", key, " must be ", tag_formats[key][1]])) if {
+	some rc in changed
+	some key, value in tags_of(rc)
+	[key, value] in bad_tag_values
 }
 
 # The run's environment, when the gate passes it, must be the one the resources say.

@@ -267,6 +267,38 @@ def mask_plan(plan: Mapping[str, Any]) -> tuple[dict[str, Any], set[str]]:
     return masked, secrets
 
 
+POLICY_CHANGE_KEYS = ("address", "module_address", "mode", "type", "name", "index", "provider_name", "action_reason")
+
+
+def policy_input(plan: Mapping[str, Any]) -> tuple[dict[str, Any], set[str]]:
+    """The document the policies see: the plan's ``resource_changes`` (identity, actions, masked before and
+    after) and version keys, in plan JSON's own shape, so the same policies run under conftest on the
+    whole plan. Leaving out planned_values, prior_state, configuration and the masks halves what rego-cpp
+    has to load. Returns the values it masked, for scrubbing, with those of sensitive outputs and
+    variables elsewhere in the plan."""
+    secrets: set[str] = set()
+    changes = []
+    for resource_change in plan.get("resource_changes", []):
+        change = resource_change.get("change", {})
+        reduced = {key: resource_change[key] for key in POLICY_CHANGE_KEYS if key in resource_change}
+        reduced["change"] = {
+            "actions": list(change.get("actions", [])),
+            "before": _mask(change.get("before"), change.get("before_sensitive", False), secrets),
+            "after": _mask(change.get("after"), change.get("after_sensitive", False), secrets),
+        }
+        changes.append(reduced)
+    for output in plan.get("output_changes", {}).values():
+        for side in ("before", "after"):
+            _mask(output.get(side), output.get(f"{side}_sensitive", False), secrets)
+    declared = plan.get("configuration", {}).get("root_module", {}).get("variables", {})
+    for name, variable in plan.get("variables", {}).items():
+        if declared.get(name, {}).get("sensitive"):
+            _collect(variable.get("value"), secrets)
+    document = {key: plan[key] for key in ("format_version", "terraform_version") if key in plan}
+    document["resource_changes"] = changes
+    return document, secrets
+
+
 def scrub(text: str, secrets: set[str]) -> str:
     """``text`` with every masked value replaced (longest first, so a value inside another goes too)."""
     for secret in sorted(secrets, key=len, reverse=True):
@@ -388,7 +420,7 @@ class PlanGate:
         """
         if not isinstance(plan, Mapping) or not isinstance(plan.get("resource_changes", []), list):
             raise PolicyError(f"{stack or 'plan'}: not the JSON of `terraform show -json <planfile>`")
-        masked, secrets = mask_plan(plan)
+        masked, secrets = policy_input(plan)
         masked["gate"] = {
             "stack": stack,
             "environment": environment,
@@ -403,7 +435,11 @@ class PlanGate:
         if self.prices is not None:
             try:
                 thresholds = CostThresholds(cost_warn_percent, cost_deny_percent)
-                result.cost = estimate_cost(masked, self.prices, region=region, thresholds=thresholds)
+                priced = {
+                    "resource_changes": masked["resource_changes"],
+                    "configuration": plan.get("configuration", {}),
+                }
+                result.cost = estimate_cost(priced, self.prices, region=region, thresholds=thresholds)
             except PriceError as error:
                 raise PolicyError(f"{stack or 'plan'}: {error}") from error
             if result.cost.severity is not None:
