@@ -20,8 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 REQUIRED_REGION_KEYS = {
     "aws_instance_hour",
     "aws_db_instance_hour",
@@ -151,6 +149,9 @@ class PriceTable:
 
     @classmethod
     def load(cls, path: Path) -> PriceTable:
+        """Read and check ``prices.yml`` (every region has every price key, all numbers non-negative)."""
+        import yaml  # PyYAML comes with ansible-core; imported here as in the other module_utils
+
         try:
             document = yaml.safe_load(path.read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError) as error:

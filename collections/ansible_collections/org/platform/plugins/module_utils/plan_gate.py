@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from ansible_collections.org.platform.plugins.module_utils.plan_cost import (
     CostReport,
     CostThresholds,
@@ -123,6 +122,8 @@ class GateResult:
 
 def load_waivers(path: Path) -> list[Waiver]:
     """Read ``waivers.yml``: a mapping with a ``waivers`` list; every entry complete and well-formed."""
+    import yaml  # PyYAML comes with ansible-core; imported here as in the other module_utils
+
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:
