@@ -24,6 +24,7 @@ import datetime
 import fnmatch
 import os
 import tempfile
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +45,9 @@ QUERY = (
     'gate_result := {"deny": object.get(data, ["main", "deny"], []), "warn": object.get(data, ["main", "warn"], [])}'
 )
 SEVERITIES = ("deny", "warn")
+# One lock for every PlanGate: rego-cpp interpreters are not meant for concurrent use, and the capture of
+# file descriptors 1/2 is process-wide.
+_REGO_LOCK = threading.RLock()
 
 
 class PolicyError(Exception):
@@ -180,7 +184,7 @@ def _native_output_captured() -> Iterator[list[str]]:
     """Catch what rego-cpp prints on file descriptors 1 and 2 (its error reports), so it never reaches a
     module's stdout, and hand it to the caller for the error message."""
     captured: list[str] = []
-    with tempfile.TemporaryFile(mode="w+b") as sink:
+    with _REGO_LOCK, tempfile.TemporaryFile(mode="w+b") as sink:
         saved = [os.dup(1), os.dup(2)]
         try:
             os.dup2(sink.fileno(), 1)
