@@ -42,11 +42,11 @@ after_of(rc) := rc.change.after
 # tags. Computed once per plan and looked up by address (rego-cpp re-evaluates functions per call).
 resource_tags := {rc.address: tags_from(rc.change.after) | some rc in changed}
 
-tags_from(after) := after.tags_all if is_object(after.tags_all)
-
-else := after.tags if is_object(after.tags)
-
-else := {}
+tags_from(after) := after.tags_all if {
+	is_object(after.tags_all)
+} else := after.tags if {
+	is_object(after.tags)
+} else := {}
 
 tags_of(rc) := resource_tags[rc.address]
 

@@ -35,7 +35,8 @@ tag_values contains [key, value] if {
 }
 
 bad_tag_values contains [key, value] if {
-	some [key, value] in tag_values
+	some pair in tag_values
+	[key, value] := pair
 	not regex.match(tag_formats[key][0], value)
 }
 
