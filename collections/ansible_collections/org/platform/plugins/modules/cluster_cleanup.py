@@ -159,14 +159,12 @@ audit_file:
   type: str
 """
 
-from pathlib import Path
-
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.org.platform.plugins.module_utils.cluster_cleanup import (
     PHASES,
     CleanupError,
-    CleanupOptions,
     ClusterCleanup,
+    options_from_params,
 )
 
 
@@ -199,29 +197,11 @@ def main() -> None:
     from botocore.config import Config  # present: AnsibleAWSModule has checked botocore
 
     p = module.params
-    timeouts = p["timeouts"] or {}
     workers = p["workers"]
     # botocore's own retries are off: the engine retries throttling itself, with jitter, and counts it.
     config = Config(retries={"total_max_attempts": 1, "mode": "standard"}, max_pool_connections=workers + 4)
     try:
-        options = CleanupOptions(
-            cluster_names=p["cluster_names"],
-            vpc_id=p["vpc_id"],
-            expected_account_id=str(p["expected_account_id"]),
-            protect_ids=set(p["protect_ids"]),
-            phases=[phase for phase in PHASES if phase in p["phases"]],
-            lb_timeout_s=timeouts.get("lb") or 600,
-            eni_timeout_s=timeouts.get("eni") or 600,
-            sg_timeout_s=timeouts.get("sg") or 600,
-            deadline_s=p["deadline"],
-            poll_interval_s=p["poll_interval"],
-            workers=workers,
-            allow_disable_deletion_protection=p["allow_disable_deletion_protection"],
-            include_unknown_owned=p["include_unknown_owned"],
-            check_mode=module.check_mode,
-            audit_dir=Path(p["audit_dir"]),
-            run_label=p["run_label"],
-        )
+        options = options_from_params(p, module.check_mode)
         result = ClusterCleanup(options, lambda service: module.client(service, config=config)).run()
     except CleanupError as exc:
         module.fail_json(msg=str(exc), **exc.result)

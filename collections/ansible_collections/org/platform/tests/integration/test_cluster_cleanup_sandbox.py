@@ -293,3 +293,27 @@ def test_playbook_falls_through_when_the_graceful_phase_fails(emu, playbook, tmp
     assert "Graceful phase failed on fake-server" in run.output
     assert "graceful phase skipped: the server node did not answer or kubectl failed" in run.output
     assert terraform_destroy_security_and_network(clients["ec2"], estate) == []
+
+
+def test_playbook_check_mode_reports_the_plans_blockers(emu, playbook, tmp_path):
+    """Issue 18 item 13: in check mode the report counts the plan's blockers, not the (empty) applied ones."""
+    aws, clients = emu
+    estate = seed(clients)  # compute still running: its primary ENIs hold our SGs and are blockers
+    planned = run_cleanup(aws, estate, tmp_path, check_mode=True)
+    expected = len(planned["plan"]["blockers"])
+    assert expected > 0, "the seeded estate must have planned blockers for this test to mean anything"
+    run = playbook(
+        "playbooks/teardown_cleanup.yml",
+        inventory="inventories/sandbox",
+        check=True,
+        extra_vars={
+            "cluster_cleanup_vpc_id": estate.vpc_id,
+            "cluster_cleanup_cluster_names": [estate.cluster],
+            "cluster_cleanup_protect_ids": estate.protect_ids,
+            "cluster_cleanup_poll_interval": 0.25,
+        },
+        env={"ORG_PLATFORM_SANDBOX_DIR": str(aws.state_dir)},
+    )
+    assert run.rc == 0, run.output[-3000:]
+    assert "Planned: load balancers" in run.output
+    assert f"blockers {expected};" in run.output, run.output[-3000:]
