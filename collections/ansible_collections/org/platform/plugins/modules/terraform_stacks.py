@@ -23,21 +23,24 @@ description:
   - Before any Terraform command runs, every stack's own C(.tf) files are parsed and the run is refused
     (nothing changed, no command run) for the mistakes in the table below.
   - "Refused up front, with the message it gives:"
-  - "B(No backend block) - C(stack 'x' has no backend block, so Terraform would keep its state in a local
-    terraform.tfstate ... add terraform { backend \"s3\" {} }). The runner never supplies a backend itself:
-    the stack must say C(backend \"s3\" {}) and the runner renders bucket, key and lock table for it."
-  - "B(Another backend) (C(local), C(remote), a C(cloud) block) - C(stack 'x' declares backend \"local\"; the
-    runner keeps every stack's state in the S3 backend (...): replace it with backend \"s3\" {})."
+  - "B(No backend block) - I(stack 'x' has no backend block, so Terraform would keep its state in a local
+    terraform.tfstate [...] add terraform { backend \"s3\" {} } to one of its .tf files). The runner never
+    supplies a backend itself: the stack says C(backend \"s3\" {}) and the runner renders bucket, key and
+    lock table for it."
+  - "B(Another backend) (C(local), C(remote), a C(cloud) block) - I(stack 'x' declares backend \"local\"; the
+    runner keeps every stack's state in the S3 backend [bucket/key]: replace it with backend \"s3\" {})."
   - "B(A value for an undeclared variable) (inventory values, inline O(variables), inline C(inputs)) -
-    C(stack 'x' declares no variable 'sede' ...; it declares: db_password, seed)."
+    I(stack 'x' declares no variable 'sede' [...]; it declares: db_password, seed)."
   - "B(An input wired from an output the upstream does not declare) (its C(output) blocks; for O(graph_file)
-    also the contract) - C(stack 'b' variable 'from_a' comes from a.nmae, but stack 'a' declares no output
-    'nmae' (its outputs: ...))."
-  - "B(A missing required variable, a value of the wrong type, a value for a wired variable) (contract stacks) -
-    C(no value for required variable(s) ...), C(expected string ...), C(comes from <stack>.<output>)."
-  - "B(O(work_dir) inside a stack's directory), B(an unknown stack) in O(only)/O(exclude)/O(variables), B(a
-    dependency cycle), B(a bad O(environment), O(lock_timeout) or O(max_parallel)) - each named in the message."
-  - "B(No O(work_dir)/O(log_dir)) outside the org.platform repository - C(work_dir and log_dir are required ...)."
+    also the contract) - I(stack 'b' variable 'from_a' comes from a.nmae, but stack 'a' declares no output
+    'nmae' [its outputs: name])."
+  - "B(Contract stacks: a missing required variable, a value of the wrong type, a value for a wired variable) -
+    I(no value for required variable[s] ...), I(expected string ...), I(comes from <stack>.<output>)."
+  - "B(A work directory inside a stack's directory), B(an unknown stack) in O(only), O(exclude) or
+    O(variables), B(a dependency cycle), B(a bad environment, lock timeout or max_parallel) - each named in
+    the message."
+  - "B(No work or log directory) given while the stacks are outside the org.platform repository -
+    I(work_dir and log_dir are required when the stacks are not inside the org.platform repository [...])."
   - At run time the task fails (never green) when a stack fails, when a stack is not run because an upstream
     failed or its outputs could not be read (C(skipped); the message names the root cause first, then what it
     stopped), when an input's output is missing from an applied upstream's state, and on SIGINT.
@@ -232,9 +235,9 @@ stacks:
     action: {description: apply, destroy, plan or plan-destroy., type: str}
     status:
       description:
-        - ok (no change), changed, planned, failed, skipped (not run because an upstream failed, its outputs
-          could not be read, or the run was interrupted; the task fails), or deferred (planning only: an
-          input is known only after an upstream's planned changes are applied; the task does not fail).
+        - "ok (no change), changed, planned, failed, skipped (not run because an upstream failed, its outputs
+          could not be read, or the run was interrupted; the task fails), or deferred (planning only, an
+          input is known only after an upstream's planned changes are applied; the task does not fail)."
       type: str
     blocked_by: {description: With status skipped, the stack (or SIGINT) that stopped this one., type: str}
     resource_changes:
