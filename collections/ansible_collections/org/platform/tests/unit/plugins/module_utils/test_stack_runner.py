@@ -14,8 +14,6 @@ from ansible_collections.org.platform.plugins.module_utils.stack_runner import (
     StackRunnerError,
     config_fingerprint,
     is_simulated,
-    local_identity,
-    project_root,
     state_ids,
 )
 from ansible_collections.org.platform.plugins.module_utils.terraform_engine import TerraformEngine
@@ -249,6 +247,8 @@ def test_work_dir_inside_a_stack_is_refused(tmp_path, stacks_root):
 
 
 def test_project_root_is_found_upwards_from_the_stacks_and_only_there(tmp_path):
+    from ansible_collections.org.platform.plugins.module_utils.stack_runner import project_root
+
     from sandbox.services import REPO_ROOT
 
     assert project_root([None, REPO_ROOT / "terraform" / "stacks.yml"]) == REPO_ROOT
@@ -258,6 +258,8 @@ def test_project_root_is_found_upwards_from_the_stacks_and_only_there(tmp_path):
 
 
 def test_lock_message_names_the_holder_and_one_command(tmp_path, stacks_root):
+    from ansible_collections.org.platform.plugins.module_utils.stack_runner import local_identity
+
     graph = graph_from_contract(CONTRACT, stacks_root)
     r = runner(tmp_path, graph, {"net": {"cidr": "x"}})
     lock_id = "5f3c8a52-1111-2222-3333-444455556666"
