@@ -532,8 +532,11 @@ class StackRunner:
         try:
             job(stack, result)
         except UnknownInputError as exc:
-            # Planning only: the value exists once the upstream's planned changes are applied.
+            # Planning only: the value exists once the upstream's planned changes are applied; this stack's
+            # own outputs are then unknown too, so its dependents are deferred in turn.
             result.status, result.error = "deferred", str(exc)
+            with self._lock:
+                self._pending_apply.add(stack.name)
             self.on_event(stack.name, "WARN", str(exc))
         except StateLockedError as exc:
             result.status, result.error, result.lock = "failed", str(exc), exc.lock

@@ -534,3 +534,17 @@ def test_sigint_lets_the_running_terraform_finish_and_release_its_lock(tmp_path,
     state = json.loads(boto3.client("s3").get_object(Bucket=BUCKET, Key="test/slow/terraform.tfstate")["Body"].read())
     assert len(state["resources"]) == 1, "the apply that was running completed and saved its state"
     assert slow_runner(tmp_path, backend).run("present").changed is False
+
+
+def test_planning_defers_a_chain_whose_inputs_are_known_only_after_apply(tmp_path, backend):
+    stacks = [
+        {"name": "slow"},
+        {"name": "relay", "depends_on": ["slow"], "inputs": {"value": "slow.name"}},
+        {"name": "consumer", "depends_on": ["relay"], "inputs": {"value": "relay.name"}},
+    ]
+    values = {"slow": {"seed": "one", "marker": str(tmp_path / "marker.txt")}}
+    report = edge_runner(tmp_path, backend, stacks, values).run("planned")
+    assert [report.results[n].status for n in ("slow", "relay", "consumer")] == ["planned", "deferred", "deferred"]
+    assert report.results["consumer"].error == "input relay.name is unknown until relay is applied"
+    assert report.ok, report.failure_message()
+    assert state_keys() == []
