@@ -505,18 +505,12 @@ class ClusterCleanup:
 
     def run(self) -> dict[str, Any]:
         started = time.monotonic()
-        identity = self.aws.call("sts", "get_caller_identity")
-        self.account_id = identity["Account"]
-        if self.account_id != self.o.expected_account_id:
-            raise CleanupError(
-                f"refusing to run: credentials belong to account {self.account_id}, "
-                f"expected {self.o.expected_account_id}"
-            )
-        vpcs = self.aws.call("ec2", "describe_vpcs", Filters=[{"Name": "vpc-id", "Values": [self.o.vpc_id]}])
-        if not vpcs.get("Vpcs"):
-            raise CleanupError(f"VPC {self.o.vpc_id} does not exist in this region")
-        self.audit = AuditLog(self._audit_path(), {"vpc_id": self.o.vpc_id, "check_mode": self.o.check_mode})
-        self.audit.write("start", self.o.vpc_id, "cleanup run", clusters=self.o.cluster_names, phases=self.o.phases)
+        try:
+            self._preflight()
+        except DeadlineExceeded:
+            # The deadline can pass during the account and VPC checks already (a loaded host, a short
+            # deadline): nothing was changed; report it like any other stop, never as a traceback.
+            return self._result(False, "discover", {}, time.monotonic() - started)
 
         completed = True
         stopped_in = ""
@@ -540,6 +534,21 @@ class ClusterCleanup:
         result = self._result(completed, stopped_in, verify, time.monotonic() - started)
         self.audit.write("finish", self.o.vpc_id, "cleanup run finished", completed=completed, stats=result["stats"])
         return result
+
+    def _preflight(self) -> None:
+        """The credentials' account must be the expected one and the VPC must exist; opens the audit log."""
+        identity = self.aws.call("sts", "get_caller_identity")
+        self.account_id = identity["Account"]
+        if self.account_id != self.o.expected_account_id:
+            raise CleanupError(
+                f"refusing to run: credentials belong to account {self.account_id}, "
+                f"expected {self.o.expected_account_id}"
+            )
+        vpcs = self.aws.call("ec2", "describe_vpcs", Filters=[{"Name": "vpc-id", "Values": [self.o.vpc_id]}])
+        if not vpcs.get("Vpcs"):
+            raise CleanupError(f"VPC {self.o.vpc_id} does not exist in this region")
+        self.audit = AuditLog(self._audit_path(), {"vpc_id": self.o.vpc_id, "check_mode": self.o.check_mode})
+        self.audit.write("start", self.o.vpc_id, "cleanup run", clusters=self.o.cluster_names, phases=self.o.phases)
 
     def _audit_path(self) -> Path | None:
         if self.o.audit_dir is None:

@@ -308,3 +308,20 @@ def test_explicit_zero_timeouts_are_kept_and_unset_ones_take_the_default():
     assert (options.lb_timeout_s, options.eni_timeout_s, options.sg_timeout_s) == (0.0, 0.0, 600.0)
     assert options.deadline_s == 0
     assert options.check_mode is True
+
+
+def test_a_deadline_passing_during_the_account_check_is_a_clean_stop_not_a_traceback():
+    """The deadline may pass before discovery starts (a loaded host): completed=false, nothing changed."""
+
+    class NoClient:
+        def __getattr__(self, name):
+            def refuse(**kwargs):
+                raise AssertionError(f"no AWS call may be made after the deadline ({name})")
+
+            return refuse
+
+    result = ClusterCleanup(_options(deadline_s=0), lambda service: NoClient()).run()
+    assert result["completed"] is False
+    assert result["stopped_in_phase"] == "discover"
+    assert result["changed"] is False
+    assert not any(result["deleted"].values())
