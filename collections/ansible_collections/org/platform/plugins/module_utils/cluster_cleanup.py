@@ -107,8 +107,17 @@ class CleanupOptions:
     sg_backoff_cap_s: float = 15.0
 
     def validate(self) -> None:
+        """Refuse, before the first API call, anything AWS would read differently from what was meant."""
         if not self.cluster_names or not all(self.cluster_names):
             raise CleanupError("cluster_names must name at least one cluster")
+        for name in self.cluster_names:
+            problem = cluster_name_problem(name)
+            if problem:
+                raise CleanupError(f"cluster_names entry {name!r} {problem}")
+        for entry in sorted(self.protect_ids, key=str):
+            problem = protect_entry_problem(entry)
+            if problem:
+                raise CleanupError(f"protect_ids entry {entry!r} {problem}")
         if not re.fullmatch(r"vpc-[0-9a-f]+", self.vpc_id or ""):
             raise CleanupError(f"vpc_id {self.vpc_id!r} is not a VPC id")
         if not re.fullmatch(r"\d{12}", self.expected_account_id or ""):
@@ -121,6 +130,85 @@ class CleanupOptions:
         for name in ("lb_timeout_s", "eni_timeout_s", "sg_timeout_s", "deadline_s", "poll_interval_s"):
             if getattr(self, name) < 0:
                 raise CleanupError(f"{name} must be >= 0")
+
+
+# A cluster id as it appears in the ``kubernetes.io/cluster/<id>`` tag key: what Kubernetes and the AWS
+# cloud provider accept for a cluster name (letters, digits, '-', '_', '.'; starting and ending with a letter
+# or digit). '*' and '?' would be wildcards in an EC2 tag-key filter, so they can never be part of one.
+CLUSTER_NAME_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,98}[A-Za-z0-9])?")
+WILDCARDS = ("*", "?")
+# Resource ids the cleanup handles or that Terraform state holds: <prefix>-<8 or 17 hex digits>.
+# An entry of a known prefix followed by hex digits only is meant as an id and must have an id's length
+# ("sg-123" protects nothing); "vpc-flow-logs" is a name.
+RESOURCE_ID_PREFIX_RE = re.compile(
+    r"(?:sg|sgr|eni|vpc|subnet|i|rtb|igw|nat|eipalloc|vpce|acl|ami|vol|snap)-[0-9A-Fa-f]*"
+)
+RESOURCE_ID_RE = re.compile(r"[a-z]+-(?:[0-9a-f]{8}|[0-9a-f]{17})")
+ARN_RE = re.compile(r"arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(?:\d{12})?:\S+")
+# Exact names (load balancers, target groups, security groups, anything else in state): printable, no
+# leading/trailing space, at most 255 characters.
+EXACT_NAME_RE = re.compile(r"\S(?:[^\x00-\x1f]{0,253}\S)?")
+
+
+def cluster_name_problem(name: Any) -> str:
+    """Why ``name`` cannot be a cluster id (empty when it can)."""
+    if not isinstance(name, str):
+        return "must be a string"
+    if any(w in name for w in WILDCARDS):
+        return "contains a wildcard; cluster names are matched exactly, list each cluster by name"
+    if not CLUSTER_NAME_RE.fullmatch(name):
+        return (
+            "is not a cluster name (letters, digits, '-', '_' and '.', starting and ending with a letter or "
+            "digit, at most 100 characters)"
+        )
+    return ""
+
+
+def protect_entry_problem(entry: Any) -> str:
+    """Why ``entry`` cannot be a resource id, ARN or exact name to protect (empty when it can)."""
+    if not isinstance(entry, str) or not entry:
+        return "must be a non-empty string"
+    if any(w in entry for w in WILDCARDS):
+        return "contains a wildcard; the protect list holds exact ids, ARNs or names, list each one"
+    if entry.startswith("arn:"):
+        return "" if ARN_RE.fullmatch(entry) else "starts with 'arn:' but is not an ARN"
+    if RESOURCE_ID_PREFIX_RE.fullmatch(entry) and not RESOURCE_ID_RE.fullmatch(entry):
+        return f"looks like a {entry.split('-', 1)[0]}- resource id but is not one (<prefix>-<8 or 17 hex digits>)"
+    if not EXACT_NAME_RE.fullmatch(entry):
+        return "is not an exact name (printable, no leading or trailing space, at most 255 characters)"
+    return ""
+
+
+def options_from_params(params: dict[str, Any], check_mode: bool) -> CleanupOptions:
+    """The module's parameters (suboption defaults already filled in) as CleanupOptions.
+
+    ``timeouts`` values are taken as given: an explicit 0 means "do not wait", never "use the default".
+    """
+    timeouts = params.get("timeouts") or {}
+    defaults = CleanupOptions.__dataclass_fields__
+    return CleanupOptions(
+        cluster_names=list(params["cluster_names"]),
+        vpc_id=params["vpc_id"],
+        expected_account_id=str(params["expected_account_id"]),
+        protect_ids=set(params.get("protect_ids") or []),
+        phases=[phase for phase in PHASES if phase in (params.get("phases") or PHASES)],
+        lb_timeout_s=_given(timeouts, "lb", defaults["lb_timeout_s"].default),
+        eni_timeout_s=_given(timeouts, "eni", defaults["eni_timeout_s"].default),
+        sg_timeout_s=_given(timeouts, "sg", defaults["sg_timeout_s"].default),
+        deadline_s=params["deadline"],
+        poll_interval_s=params["poll_interval"],
+        workers=params["workers"],
+        allow_disable_deletion_protection=params["allow_disable_deletion_protection"],
+        include_unknown_owned=params["include_unknown_owned"],
+        check_mode=check_mode,
+        audit_dir=Path(params["audit_dir"]) if params.get("audit_dir") else None,
+        run_label=params.get("run_label") or "",
+    )
+
+
+def _given(values: dict[str, Any], key: str, default: float) -> float:
+    value = values.get(key)
+    return float(default if value is None else value)
 
 
 # --------------------------------------------------------------------------------------------- plumbing
@@ -419,18 +507,12 @@ class ClusterCleanup:
 
     def run(self) -> dict[str, Any]:
         started = time.monotonic()
-        identity = self.aws.call("sts", "get_caller_identity")
-        self.account_id = identity["Account"]
-        if self.account_id != self.o.expected_account_id:
-            raise CleanupError(
-                f"refusing to run: credentials belong to account {self.account_id}, "
-                f"expected {self.o.expected_account_id}"
-            )
-        vpcs = self.aws.call("ec2", "describe_vpcs", Filters=[{"Name": "vpc-id", "Values": [self.o.vpc_id]}])
-        if not vpcs.get("Vpcs"):
-            raise CleanupError(f"VPC {self.o.vpc_id} does not exist in this region")
-        self.audit = AuditLog(self._audit_path(), {"vpc_id": self.o.vpc_id, "check_mode": self.o.check_mode})
-        self.audit.write("start", self.o.vpc_id, "cleanup run", clusters=self.o.cluster_names, phases=self.o.phases)
+        try:
+            self._preflight()
+        except DeadlineExceeded:
+            # The deadline can pass during the account and VPC checks already (a loaded host, a short
+            # deadline): nothing was changed; report it like any other stop, never as a traceback.
+            return self._result(False, "discover", {}, time.monotonic() - started)
 
         completed = True
         stopped_in = ""
@@ -454,6 +536,21 @@ class ClusterCleanup:
         result = self._result(completed, stopped_in, verify, time.monotonic() - started)
         self.audit.write("finish", self.o.vpc_id, "cleanup run finished", completed=completed, stats=result["stats"])
         return result
+
+    def _preflight(self) -> None:
+        """The credentials' account must be the expected one and the VPC must exist; opens the audit log."""
+        identity = self.aws.call("sts", "get_caller_identity")
+        self.account_id = identity["Account"]
+        if self.account_id != self.o.expected_account_id:
+            raise CleanupError(
+                f"refusing to run: credentials belong to account {self.account_id}, "
+                f"expected {self.o.expected_account_id}"
+            )
+        vpcs = self.aws.call("ec2", "describe_vpcs", Filters=[{"Name": "vpc-id", "Values": [self.o.vpc_id]}])
+        if not vpcs.get("Vpcs"):
+            raise CleanupError(f"VPC {self.o.vpc_id} does not exist in this region")
+        self.audit = AuditLog(self._audit_path(), {"vpc_id": self.o.vpc_id, "check_mode": self.o.check_mode})
+        self.audit.write("start", self.o.vpc_id, "cleanup run", clusters=self.o.cluster_names, phases=self.o.phases)
 
     def _audit_path(self) -> Path | None:
         if self.o.audit_dir is None:

@@ -7,7 +7,14 @@
   ``*.tfvars.json`` so complex types pass losslessly; ``plan -detailed-exitcode -out`` decides, and
   only a plan with changes is applied (the saved plan, so what was planned is what runs).
 * destroy: the reverse; a stack goes once every dependent is destroyed.
-* plan (Ansible check mode): plans only, reports per stack the resource actions and addresses.
+* plan (Ansible check mode): plans only, reports per stack the resource actions and addresses; check
+  mode with ``absent`` plans ``-destroy`` for the stacks a real destroy would take.
+
+Before any Terraform command runs, every stack is checked: it must declare ``backend "s3" {}`` (its
+state then lives in the configured bucket under ``{env}/{stack}/terraform.tfstate``, never in the
+stack's directory), every value given must be for a variable it declares, and every wired input must
+name an output its upstream declares. A stack that is not run because another failed, or whose inputs
+cannot be resolved, fails the run (``skipped`` never hides an error).
 
 A failed stack stops its dependents; independent stacks carry on; a rerun resumes (applied stacks plan
 as no-ops). ``init`` is skipped while the backend config and the stack's files are unchanged. State
@@ -18,9 +25,12 @@ masked in results and never written to logs.
 from __future__ import annotations
 
 import contextlib
+import getpass
 import hashlib
 import json
 import os
+import re
+import socket
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -44,13 +54,23 @@ from ansible_collections.org.platform.plugins.module_utils.terraform_engine impo
     diagnostics,
     parse_events,
     parse_lock_info,
+    plan_resource_changes,
     secret_strings,
     summarize_plan,
+)
+from ansible_collections.org.platform.plugins.module_utils.tf_static import (
+    TerraformStaticError,
+    load_module,
 )
 
 SIMULATED_MARKER = "# SIMULATED"
 STATES = ("present", "absent", "planned", "read")
 ID_ATTRIBUTES = ("id", "arn")
+# Files the runner leaves nowhere once a stack is done: plans carry variable values and a state snapshot.
+TRANSIENT_FILES = ("plan.tfplan", "inputs.tfvars.json")
+LOCK_ID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+PROJECT_MARKER = Path("collections/ansible_collections/org/platform/galaxy.yml")
+UNLOCK_PLAYBOOK = "playbooks/stacks_unlock.yml"
 
 
 class StackRunnerError(Exception):
@@ -58,7 +78,75 @@ class StackRunnerError(Exception):
 
 
 class UnknownInputError(TerraformError):
-    """A variable's upstream output is not known (yet): nothing to plan against."""
+    """Planning only: a variable's upstream output is known only after that upstream is applied."""
+
+
+class InputMissingError(TerraformError):
+    """A variable's upstream output is missing although the upstream is applied (or has no state)."""
+
+
+@dataclass(frozen=True)
+class Declarations:
+    """What a stack's own Terraform files declare (parsed offline, before anything runs)."""
+
+    variables: frozenset[str]
+    outputs: frozenset[str]
+    backends: tuple[str, ...]  # backend types, "cloud" for a cloud block
+
+
+def stack_declarations(path: Path) -> Declarations:
+    """The variables, outputs and backend types declared by the ``*.tf`` / ``*.tf.json`` files in ``path``."""
+    variables: set[str] = set()
+    outputs: set[str] = set()
+    terraform_blocks: list[Mapping[str, Any]] = []
+    if any(path.glob("*.tf")):
+        module = load_module(path)
+        variables |= set(module.variables)
+        outputs |= set(module.outputs)
+        terraform_blocks += module.terraform
+    for json_file in sorted(path.glob("*.tf.json")):
+        try:
+            document = json.loads(json_file.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise TerraformStaticError(f"{json_file}: not valid JSON: {exc}") from exc
+        variables |= set(document.get("variable") or {})
+        outputs |= set(document.get("output") or {})
+        blocks = document.get("terraform") or []
+        terraform_blocks += blocks if isinstance(blocks, list) else [blocks]
+    backends: list[str] = []
+    for block in terraform_blocks:
+        for backend in _as_list(block.get("backend")):
+            backends += list(backend) if isinstance(backend, Mapping) else [str(backend)]
+        if block.get("cloud") is not None:
+            backends.append("cloud")
+    return Declarations(frozenset(variables), frozenset(outputs), tuple(backends))
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def project_root(paths: Sequence[str | Path | None]) -> Path | None:
+    """The org.platform repository holding one of ``paths`` (the directory with the collection), or None."""
+    for given in paths:
+        if not given:
+            continue
+        current = Path(given).resolve()
+        for candidate in (current, *current.parents):
+            if (candidate / PROJECT_MARKER).is_file():
+                return candidate
+    return None
+
+
+def local_identity() -> str:
+    """``user@host`` as Terraform writes it into a lock's ``Who``."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.getuid())
+    return f"{user}@{socket.gethostname()}"
 
 
 @dataclass(frozen=True)
@@ -111,6 +199,7 @@ class StackResult:
     changed: bool = False
     counts: dict[str, int] = field(default_factory=dict)
     resources: dict[str, list[str]] = field(default_factory=dict)
+    resource_changes: list[dict[str, Any]] = field(default_factory=list)  # from the saved plan's JSON
     output_changes: dict[str, str] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)  # masked
     duration_s: float = 0.0
@@ -120,6 +209,7 @@ class StackResult:
     assumed_inputs: list[str] = field(default_factory=list)
     state_ids: list[str] = field(default_factory=list)  # state: read
     error: str | None = None
+    blocked_by: str | None = None  # skipped: the stack (or read) whose failure stopped this one
     lock: dict[str, str] | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -135,6 +225,9 @@ class RunReport:
     results: dict[str, StackResult]
     terraform_calls: int
     duration_s: float
+    read_failures: dict[str, str] = field(default_factory=dict)  # upstreams whose outputs could not be read
+    interrupted: bool = False
+    check: bool = False
 
     @property
     def changed(self) -> bool:
@@ -147,6 +240,25 @@ class RunReport:
     @property
     def skipped(self) -> list[str]:
         return [n for n in self.order if self.results[n].status == "skipped"]
+
+    @property
+    def ok(self) -> bool:
+        """False when anything failed, was not run because of a failure, or the run was interrupted."""
+        return not (self.failed or self.skipped or self.read_failures or self.interrupted)
+
+    def failure_message(self) -> str:
+        """Root causes first, then what they stopped."""
+        causes = [f"{n} ({self.results[n].error})" for n in self.failed]
+        causes += [f"reading {n}'s outputs failed ({error})" for n, error in self.read_failures.items()]
+        parts = []
+        if causes:
+            parts.append(f"stack(s) failed: {', '.join(causes)}")
+        if self.interrupted:
+            parts.append("interrupted (SIGINT): running Terraform commands were let finish and released their locks")
+        stopped = [f"{n} (by {self.results[n].blocked_by})" for n in self.skipped]
+        if stopped:
+            parts.append(f"not run because of that: {', '.join(stopped)}")
+        return "; ".join(parts)
 
     def summary(self) -> str:
         parts = []
@@ -199,6 +311,7 @@ class StackRunner:
         lock_timeout: str = "60s",
         max_parallel: int = 4,
         on_event: Callable[[str, str, str], None] | None = None,
+        diff: bool = False,
     ):
         self.graph = graph
         self.engine = engine
@@ -210,8 +323,12 @@ class StackRunner:
         self.lock_timeout = lock_timeout
         self.max_parallel = max(1, int(max_parallel))
         self.on_event = on_event or (lambda stack, level, message: None)
+        self.diff = diff
         self._outputs: dict[str, dict[str, Any]] = {}  # real values, never returned as is
+        self._pending_apply: set[str] = set()  # planning: stacks whose plan has changes (outputs may be unknown)
+        self._plan_documents: dict[str, dict[str, Any]] = {}  # the saved plan's show -json, while it exists
         self._lock = threading.Lock()
+        self.declarations: dict[str, Declarations] = {}
         self._validate()
 
     # ---------------------------------------------------------------------------------- validation
@@ -219,11 +336,36 @@ class StackRunner:
         for name in self.stack_values:
             if name not in self.graph:
                 raise StackRunnerError(f"variables given for unknown stack {name!r}")
+        work_root = self.work_root.resolve()
         for name, stack in self.graph.stacks.items():
             if not stack.path.is_dir():
                 raise StackRunnerError(f"stack {name!r}: directory {stack.path} does not exist")
             if not any(stack.path.glob("*.tf")) and not any(stack.path.glob("*.tf.json")):
                 raise StackRunnerError(f"stack {name!r}: no Terraform files in {stack.path}")
+            if work_root.is_relative_to(stack.path.resolve()):
+                raise StackRunnerError(
+                    f"work_dir {self.work_root.parent} is inside stack {name!r}'s directory {stack.path}; "
+                    "the runner's data dirs and plans must stay out of the stacks' source"
+                )
+            try:
+                self.declarations[name] = declared = stack_declarations(stack.path)
+            except TerraformStaticError as exc:
+                raise StackRunnerError(f"stack {name!r}: {exc}") from exc
+            self._check_backend(stack, declared)
+            own = self.stack_values.get(name, {})
+            undeclared = sorted(set(own) - declared.variables)
+            if undeclared:
+                raise StackRunnerError(
+                    f"stack {name!r} declares no variable {undeclared[0]!r} (given in its variables"
+                    f"{'; also ' + ', '.join(map(repr, undeclared[1:])) if undeclared[1:] else ''}); "
+                    f"it declares: {', '.join(sorted(declared.variables)) or 'none'}"
+                )
+            for var in sorted(stack.inputs):
+                if var not in declared.variables:
+                    raise StackRunnerError(
+                        f"stack {name!r} declares no variable {var!r} (wired from {stack.inputs[var]}); "
+                        f"it declares: {', '.join(sorted(declared.variables)) or 'none'}"
+                    )
             if stack.contract:
                 # Catch undeclared or mistyped inventory values before anything runs; wired inputs
                 # are checked when their upstream's outputs are known.
@@ -249,11 +391,42 @@ class StackRunner:
                 ]
                 if errors:
                     raise StackRunnerError("; ".join(errors))
+        # Every wired input names an output its upstream declares: knowable before anything runs.
+        for name, stack in self.graph.stacks.items():
+            for var, ref in sorted(stack.inputs.items()):
+                outputs = self.declarations[ref.stack].outputs
+                if ref.output not in outputs:
+                    raise StackRunnerError(
+                        f"stack {name!r} variable {var!r} comes from {ref}, but stack {ref.stack!r} declares no "
+                        f"output {ref.output!r} (its outputs: {', '.join(sorted(outputs)) or 'none'})"
+                    )
+
+    def _check_backend(self, stack: Stack, declared: Declarations) -> None:
+        """Refuse a stack whose state would not go to the configured S3 backend (e.g. a local tfstate)."""
+        where = f"{self.backend.bucket}/{self.backend.key(self.environment, stack.name)}"
+        if declared.backends == ("s3",):
+            return
+        if not declared.backends:
+            raise StackRunnerError(
+                f"stack {stack.name!r} has no backend block, so Terraform would keep its state in a local "
+                f"terraform.tfstate in {stack.path} (no lock, shared by every environment): add "
+                f'`terraform {{ backend "s3" {{}} }}` to one of its .tf files (the runner supplies bucket, key '
+                f"and lock table; its state will be {where})"
+            )
+        kinds = ", ".join(f'"{kind}"' for kind in declared.backends)
+        raise StackRunnerError(
+            f"stack {stack.name!r} declares backend {kinds}; the runner keeps every stack's state in the S3 "
+            f'backend ({where}): replace it with `backend "s3" {{}}`'
+        )
 
     # ------------------------------------------------------------------------------------- running
-    def run(self, state: str, only: Sequence[str] = (), exclude: Sequence[str] = ()) -> RunReport:
+    def run(self, state: str, only: Sequence[str] = (), exclude: Sequence[str] = (), check: bool = False) -> RunReport:
+        """Act on the selected stacks. ``check`` (Ansible check mode) only plans: ``present`` plans an
+        apply (as ``planned`` does), ``absent`` plans ``-destroy`` for every stack a destroy would take."""
         if state not in STATES:
             raise StackRunnerError(f"state must be one of {', '.join(STATES)}, not {state!r}")
+        if check and state == "present":
+            state = "planned"
         destroying = state == "absent"
         try:
             order = self.graph.select(only, exclude, destroying=destroying)
@@ -261,6 +434,7 @@ class StackRunner:
             raise StackRunnerError(str(exc)) from exc
         started = time.monotonic()
         calls_before = self.engine.calls
+        self._prepare_work_root()
         results = {name: StackResult(name, simulated=is_simulated(self.graph[name])) for name in order}
         selected = set(order)
         upstreams = set() if state == "read" else {d for n in order for d in self.graph.dependencies(n)}
@@ -274,7 +448,7 @@ class StackRunner:
             def blockers(name: str) -> set[str]:
                 return self.graph.dependents(name) & selected
 
-            job = self._destroy_stack
+            job = self._plan_destroy_stack if check else self._destroy_stack
         elif state == "read":
 
             def blockers(name: str) -> set[str]:
@@ -290,29 +464,47 @@ class StackRunner:
             job = self._plan_stack if state == "planned" else self._apply_stack
 
         def upstream_failed(name: str) -> str | None:
+            """The root cause that stops ``name``: a failed stack, or an upstream whose read failed."""
             for other in sorted(blockers(name)):
-                if other in results and results[other].status in ("failed", "skipped"):
-                    return other
                 if other in read_failures:
                     return other
+                if other in results and results[other].status == "failed":
+                    return other
+                if other in results and results[other].status == "skipped":
+                    return results[other].blocked_by or other
             return None
 
-        self._schedule(order, blockers, job, results, upstream_failed)
-        return RunReport(state, order, results, self.engine.calls - calls_before, time.monotonic() - started)
+        interrupted = self._schedule(order, blockers, job, results, upstream_failed)
+        self._sweep_transient()
+        return RunReport(
+            state,
+            order,
+            results,
+            self.engine.calls - calls_before,
+            time.monotonic() - started,
+            read_failures=read_failures,
+            interrupted=interrupted,
+            check=check or state == "planned",
+        )
 
-    def _schedule(self, order, blockers, job, results, upstream_failed) -> None:
+    def _schedule(self, order, blockers, job, results, upstream_failed) -> bool:
+        """Run the jobs; returns True when SIGINT stopped the run (running commands are let finish)."""
         done: set[str] = set()
         pending = list(order)
         running: dict[Future, str] = {}
+        interrupted = False
         with ThreadPoolExecutor(max_workers=self.max_parallel, thread_name_prefix="stack") as pool:
             while pending or running:
                 for name in list(pending):
-                    failed_dep = upstream_failed(name)
-                    if failed_dep:
+                    cause = "SIGINT" if interrupted else upstream_failed(name)
+                    if cause:
                         pending.remove(name)
                         results[name].status = "skipped"
-                        results[name].error = f"not run: {failed_dep} did not complete"
-                        self.on_event(name, "WARN", results[name].error)
+                        results[name].blocked_by = cause
+                        results[name].error = (
+                            "not run: the run was interrupted" if interrupted else f"not run: {cause} did not complete"
+                        )
+                        self.on_event(name, "ERR", results[name].error)
                         done.add(name)
                         continue
                     waiting = (blockers(name) & set(order)) - done
@@ -323,9 +515,18 @@ class StackRunner:
                     if pending:  # cannot happen in a validated DAG; never spin
                         raise StackRunnerError(f"no runnable stack among {', '.join(pending)}")
                     continue
-                finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                try:
+                    finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                except KeyboardInterrupt:
+                    # Terraform runs in its own session, so the terminal's Ctrl-C does not reach it: the
+                    # running commands finish (and release their locks); nothing new starts.
+                    if not interrupted:
+                        self.on_event("-", "WARN", "interrupted: letting running Terraform commands finish")
+                    interrupted = True
+                    continue
                 for future in finished:
                     done.add(running.pop(future))
+        return interrupted
 
     def _guarded(self, job, result: StackResult) -> None:
         started = time.monotonic()
@@ -333,7 +534,11 @@ class StackRunner:
         try:
             job(stack, result)
         except UnknownInputError as exc:
-            result.status, result.error = "skipped", str(exc)
+            # Planning only: the value exists once the upstream's planned changes are applied; this stack's
+            # own outputs are then unknown too, so its dependents are deferred in turn.
+            result.status, result.error = "deferred", str(exc)
+            with self._lock:
+                self._pending_apply.add(stack.name)
             self.on_event(stack.name, "WARN", str(exc))
         except StateLockedError as exc:
             result.status, result.error, result.lock = "failed", str(exc), exc.lock
@@ -351,9 +556,75 @@ class StackRunner:
 
     def _cleanup(self, stack: Stack) -> None:
         workspace = self._workspace(stack)
-        for leftover in ("plan.tfplan", "inputs.tfvars.json"):
+        for leftover in TRANSIENT_FILES:
             with contextlib.suppress(FileNotFoundError):
                 (workspace / leftover).unlink()
+        with self._lock:
+            self._plan_documents.pop(stack.name, None)
+        _make_private(workspace)
+
+    # ------------------------------------------------------------------------------------ state locks
+    def lock_message(self, stack: str, lock: Mapping[str, str]) -> str:
+        """Who holds the lock, whether that is us (likely a run that died), and the one command that frees it."""
+        who = lock.get("Who", "unknown")
+        lock_id = lock.get("ID", "<ID>")
+        holder = (
+            f"this user and host ({who}), most likely an earlier run that was killed or crashed"
+            if who == local_identity()
+            else f"{who} (another user or host: wait for that run to finish)"
+        )
+        return (
+            f"state of {stack} is locked by {holder}; lock ID {lock_id}, operation {lock.get('Operation', '?')}, "
+            f"created {lock.get('Created', '?')}; not force-unlocking it on our own. If no run holds it any more, "
+            f"release exactly this lock with: ansible-playbook {UNLOCK_PLAYBOOK} -i inventories/{self.environment} "
+            f"-e terraform_unlock_stack={stack} -e terraform_unlock_id={lock_id} "
+            f"(module option: force_unlock: {{stack: {stack}, lock_id: {lock_id}}})"
+        )
+
+    def force_unlock(self, stack_name: str, lock_id: str) -> StackResult:
+        """Release exactly lock ``lock_id`` of ``stack_name``; Terraform checks the lock still carries that ID."""
+        if stack_name not in self.graph:
+            raise StackRunnerError(
+                f"force_unlock: unknown stack {stack_name!r} (known: {', '.join(self.graph.order())})"
+            )
+        if not LOCK_ID_RE.fullmatch(lock_id or ""):
+            raise StackRunnerError(f"force_unlock: {lock_id!r} is not a Terraform lock ID (a UUID)")
+        stack = self.graph[stack_name]
+        result = StackResult(stack_name, action="force-unlock", simulated=is_simulated(stack))
+        self._prepare_work_root()
+        started = time.monotonic()
+        try:
+            self._init(stack, result)
+            run = self._terraform(stack, result, "force-unlock", ["-force", lock_id], action="force-unlock")
+            if run.rc != 0:
+                raise TerraformError(
+                    f"force-unlock of lock {lock_id} on {stack_name} refused: {_last_error(run.stdout + run.stderr)}",
+                    run.log_file,
+                )
+            result.status, result.changed = "changed", True
+            self.on_event(stack_name, "WARN", f"released state lock {lock_id} (force_unlock)")
+        except TerraformError as exc:
+            result.status, result.error = "failed", str(exc)
+            self.on_event(stack_name, "ERR", str(exc))
+        finally:
+            result.duration_s = time.monotonic() - started
+            self._cleanup(stack)
+        return result
+
+    def _prepare_work_root(self) -> None:
+        """``work_dir/<env>`` exists, owner-only (0700), with no plan left by an earlier run that died."""
+        for directory in (self.work_root.parent, self.work_root):
+            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            directory.chmod(0o700)
+        self._sweep_transient()
+
+    def _sweep_transient(self) -> None:
+        if not self.work_root.is_dir():
+            return
+        for name in TRANSIENT_FILES:
+            for leftover in self.work_root.glob(f"*/{name}"):
+                with contextlib.suppress(FileNotFoundError):
+                    leftover.unlink()
 
     def _terraform(self, stack: Stack, result: StackResult, command: str, args: list[str], **kwargs):
         run = self.engine.run(
@@ -389,13 +660,24 @@ class StackRunner:
                 known = self._outputs.get(ref.stack)
             if known is None or ref.output not in known:
                 example = self.graph[ref.stack].outputs.get(ref.output)
+                with self._lock:
+                    upstream_pending = ref.stack in self._pending_apply
                 if assume_examples and example is not None and example.example is not None:
                     known = {**(known or {}), ref.output: example.example}
                     result.assumed_inputs.append(str(ref))
-                else:
+                elif assume_examples and upstream_pending:
                     raise UnknownInputError(f"input {ref} is unknown until {ref.stack} is applied")
+                else:
+                    raise InputMissingError(
+                        f"input {ref}: stack {ref.stack} has no output {ref.output!r} in its state "
+                        f"(declared, but not set: was {ref.stack} applied from these files?)"
+                    )
             upstream[ref.stack] = known
-        values = stack_variables(stack, self.common_values, self.stack_values.get(stack.name, {}), upstream)
+        common = self.common_values
+        if not stack.contract:
+            # Common values go to the stacks that declare them, never as undeclared variables.
+            common = {k: v for k, v in common.items() if k in self.declarations[stack.name].variables}
+        values = stack_variables(stack, common, self.stack_values.get(stack.name, {}), upstream)
         path = self._workspace(stack) / "inputs.tfvars.json"
         _write_private(path, json.dumps(values, indent=2, sort_keys=True))
         return path
@@ -422,20 +704,32 @@ class StackRunner:
         result.counts = summary.counts
         result.resources = {a: addrs for a, addrs in summary.changes.items() if a != "noop"}
         result.output_changes = {k: v for k, v in summary.output_changes.items() if v != "noop"}
+        if run.rc == 2 and self.diff:
+            result.resource_changes = plan_resource_changes(self._show_plan(stack, result, plan_file))
         return run.rc == 2, plan_file
+
+    def _show_plan(self, stack: Stack, result: StackResult, plan_file: Path) -> dict[str, Any]:
+        """The saved plan as JSON (``show -json``), read once per plan; never logged (it carries values)."""
+        with self._lock:
+            cached = self._plan_documents.get(stack.name)
+        if cached is not None:
+            return cached
+        run = self._terraform(stack, result, "show", ["-json", str(plan_file)], action="show", log_stdout=False)
+        if run.rc != 0:
+            raise TerraformError(f"show failed: {_last_error(run.stdout + run.stderr)}", run.log_file)
+        try:
+            document = json.loads(run.stdout or "{}")
+        except ValueError as exc:
+            raise TerraformError(f"show -json returned no JSON: {exc}", run.log_file) from exc
+        with self._lock:
+            self._plan_documents[stack.name] = document
+        return document
 
     def _raise_failure(self, stack: Stack, run, events) -> None:
         text = "\n".join(diagnostics(events)) + "\n" + run.stderr
         lock = parse_lock_info(text)
         if lock and ("ID" in lock or "Who" in lock):
-            who = lock.get("Who", "unknown")
-            raise StateLockedError(
-                f"state of {stack.name} is locked by {who} (lock ID {lock.get('ID', '?')}, operation "
-                f"{lock.get('Operation', '?')}, created {lock.get('Created', '?')}); not force-unlocking: "
-                f"wait for it to finish, or if it is stale run `terraform force-unlock {lock.get('ID', '<ID>')}` yourself",
-                lock,
-                run.log_file,
-            )
+            raise StateLockedError(self.lock_message(stack.name, lock), lock, run.log_file)
         errors = diagnostics(events) or [_last_error(run.stdout + run.stderr)]
         raise TerraformError(
             f"{run.argv[3] if not self.engine.binary_path else run.argv[1]} failed: {errors[0]}", run.log_file
@@ -480,10 +774,7 @@ class StackRunner:
         return values
 
     def _read_planned_outputs(self, stack: Stack, result: StackResult, plan_file: Path) -> None:
-        run = self._terraform(stack, result, "show", ["-json", str(plan_file)], action="show", log_stdout=False)
-        if run.rc != 0:
-            raise TerraformError(f"show failed: {_last_error(run.stdout + run.stderr)}", run.log_file)
-        planned = (json.loads(run.stdout or "{}").get("planned_values") or {}).get("outputs") or {}
+        planned = (self._show_plan(stack, result, plan_file).get("planned_values") or {}).get("outputs") or {}
         known = {name: item["value"] for name, item in planned.items() if "value" in item}
         for name, item in planned.items():
             if item.get("sensitive") and name in known:
@@ -514,6 +805,9 @@ class StackRunner:
         result.action = "plan"
         has_changes, plan_file = self._plan(stack, result, destroy=False, assume_examples=True)
         result.changed = has_changes
+        if has_changes:
+            with self._lock:
+                self._pending_apply.add(stack.name)
         # Downstream plans use this stack's outputs as planned (known values), else today's outputs,
         # else the contract's examples (reported as assumed_inputs).
         with contextlib.suppress(TerraformError):
@@ -536,11 +830,39 @@ class StackRunner:
         result.state_ids = sorted(set(state_ids(values.get("root_module") or {})))
         result.status = "ok"
 
+    def _destroy_plan(self, stack: Stack, result: StackResult) -> tuple[bool, Path | None]:
+        """Plan ``-destroy``; a stack with an unresolvable input and nothing in its state has nothing to do."""
+        try:
+            return self._plan(stack, result, destroy=True, assume_examples=True)
+        except InputMissingError:
+            if self._state_resource_count(stack, result):
+                raise
+            result.counts = {}
+            self.on_event(stack.name, "OK", "nothing to destroy: its state holds no resources")
+            return False, None
+
+    def _state_resource_count(self, stack: Stack, result: StackResult) -> int:
+        self._init(stack, result)
+        run = self._terraform(stack, result, "show", ["-json"], action="show-state", log_stdout=False)
+        if run.rc != 0:
+            raise TerraformError(f"show failed: {_last_error(run.stdout + run.stderr)}", run.log_file)
+        values = json.loads(run.stdout or "{}").get("values") or {}
+        return len(_managed_resources(values.get("root_module") or {}))
+
+    def _plan_destroy_stack(self, stack: Stack, result: StackResult) -> None:
+        """Check mode with state absent: plan ``-destroy`` and report what would be deleted."""
+        result.action = "plan-destroy"
+        self.on_event(stack.name, "OK", "planning destroy (check mode)")
+        has_changes, _ = self._destroy_plan(stack, result)
+        result.changed = has_changes
+        result.status = "planned"
+        self.on_event(stack.name, "OK", f"plan-destroy: {_counts_text(result.counts)}")
+
     def _destroy_stack(self, stack: Stack, result: StackResult) -> None:
         result.action = "destroy"
         self.on_event(stack.name, "OK", "planning destroy")
-        has_changes, plan_file = self._plan(stack, result, destroy=True, assume_examples=True)
-        if has_changes:
+        has_changes, plan_file = self._destroy_plan(stack, result)
+        if has_changes and plan_file is not None:
             self.on_event(stack.name, "OK", f"destroying {_counts_text(result.counts)}")
             self._apply_plan(stack, result, plan_file)
             result.changed = True
@@ -563,6 +885,27 @@ class StackRunner:
             finally:
                 self._cleanup(stack)
         return failures
+
+
+def _managed_resources(module: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    found = [r for r in module.get("resources") or [] if r.get("mode") == "managed"]
+    for child in module.get("child_modules") or []:
+        found += _managed_resources(child)
+    return found
+
+
+def _make_private(root: Path) -> None:
+    """Owner-only permissions under ``root``: directories 0700, files 0600 (0700 if executable)."""
+    if not root.is_dir():
+        return
+    for directory, _subdirs, files in os.walk(root):
+        os.chmod(directory, 0o700)
+        for name in files:
+            path = os.path.join(directory, name)
+            with contextlib.suppress(FileNotFoundError):
+                if not os.path.islink(path):
+                    mode = os.stat(path).st_mode
+                    os.chmod(path, 0o700 if mode & 0o100 else 0o600)
 
 
 def state_ids(module: Mapping[str, Any]) -> list[str]:

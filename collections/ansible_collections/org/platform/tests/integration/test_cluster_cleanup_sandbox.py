@@ -295,3 +295,98 @@ def test_playbook_falls_through_when_the_graceful_phase_fails(emu, playbook, tmp
     assert "Graceful phase failed on fake-server" in run.output
     assert "graceful phase skipped: the server node did not answer or kubectl failed" in run.output
     assert terraform_destroy_security_and_network(clients["ec2"], estate) == []
+
+
+def test_playbook_check_mode_reports_the_plans_blockers(emu, playbook, tmp_path):
+    """Issue 18 item 13: in check mode the report counts the plan's blockers, not the (empty) applied ones."""
+    aws, clients = emu
+    estate = seed(clients)  # compute still running: its primary ENIs hold our SGs and are blockers
+    planned = run_cleanup(aws, estate, tmp_path, check_mode=True)
+    expected = len(planned["plan"]["blockers"])
+    assert expected > 0, "the seeded estate must have planned blockers for this test to mean anything"
+    run = playbook(
+        "playbooks/teardown_cleanup.yml",
+        inventory="inventories/sandbox",
+        check=True,
+        extra_vars={
+            "cluster_cleanup_vpc_id": estate.vpc_id,
+            "cluster_cleanup_cluster_names": [estate.cluster],
+            "cluster_cleanup_protect_ids": estate.protect_ids,
+            "cluster_cleanup_poll_interval": 0.25,
+        },
+        env={"ORG_PLATFORM_SANDBOX_DIR": str(aws.state_dir)},
+    )
+    assert run.rc == 0, run.output[-3000:]
+    assert "Planned: load balancers" in run.output
+    assert f"blockers {expected};" in run.output, run.output[-3000:]
+
+
+@pytest.mark.parametrize(
+    ("extra", "rc_ok", "needle"),
+    [
+        ({}, False, "The teardown cannot say which VPC to clean: no cluster_cleanup_vpc_id (not given"),
+        (
+            {"cluster_cleanup_network_state": "built"},
+            False,
+            "the 00-network stack has state but no vpc_id output",
+        ),
+        ({"cluster_cleanup_network_state": "none"}, True, "00-network has no state (nothing was ever built"),
+    ],
+)
+def test_playbook_without_a_vpc_id_stops_unless_nothing_was_built(emu, playbook, extra, rc_ok, needle):
+    """Issue 18 item 11: a missing VPC id never skips the cleanup silently."""
+    aws, _ = emu
+    run = playbook(
+        "playbooks/teardown_cleanup.yml",
+        inventory="inventories/sandbox",
+        extra_vars={"cluster_cleanup_cluster_names": ["rke2-demo"]} | extra,
+        env={"ORG_PLATFORM_SANDBOX_DIR": str(aws.state_dir)},
+    )
+    assert (run.rc == 0) is rc_ok, run.output[-3000:]
+    assert needle in run.output, run.output[-3000:]
+    assert "Remove the leftovers in the VPC" not in run.output or "skipping" in run.output
+
+
+def test_graceful_phase_has_one_deadline_even_when_the_api_never_answers(emu, playbook, tmp_path):
+    """Issue 18 item 12: kubectl against an API that never answers is cut at the graceful deadline."""
+    aws, clients = emu
+    estate = seed(clients, clbs=1, albs=0, nlbs=0, k8s_sgs=1, stray_enis=0, workers=0)
+    hanging = tmp_path / "kubectl"
+    calls = tmp_path / "kubectl-calls"
+    hanging.write_text(f'#!/bin/sh\necho "$*" >> {calls}\nexec sleep 120\n')  # an API that never answers
+    hanging.chmod(0o755)
+    inventory = tmp_path / "inventory"
+    inventory.mkdir()
+    (inventory / "group_vars").symlink_to(REPO_ROOT / "inventories" / "sandbox" / "group_vars")
+    (inventory / "hosts.yml").write_text(
+        "all:\n  hosts:\n    localhost:\n      ansible_connection: local\n"
+        "      ansible_python_interpreter: '{{ ansible_playbook_python }}'\n"
+        "  children:\n    rke2_servers:\n      hosts:\n        fake-server:\n"
+        "          ansible_connection: local\n          ansible_become: false\n"
+        "          ansible_python_interpreter: '{{ ansible_playbook_python }}'\n"
+    )
+    started = time.monotonic()
+    run = playbook(
+        "playbooks/teardown_cleanup.yml",
+        inventory=inventory,
+        extra_vars={
+            "platform_root": str(REPO_ROOT),
+            "cluster_cleanup_vpc_id": estate.vpc_id,
+            "cluster_cleanup_cluster_names": [estate.cluster],
+            "cluster_cleanup_protect_ids": estate.protect_ids,
+            "cluster_cleanup_poll_interval": 0.25,
+            "cluster_cleanup_graceful_deadline": 6,
+            "__cluster_cleanup_kubectl": [str(hanging)],
+        },
+        env={"ORG_PLATFORM_SANDBOX_DIR": str(aws.state_dir)},
+        timeout=600,
+    )
+    elapsed = time.monotonic() - started
+    assert run.rc == 0, run.output[-3000:]
+    assert "Graceful phase failed on fake-server" in run.output
+    assert "graceful phase skipped: the server node did not answer or kubectl failed" in run.output
+    assert elapsed < 60, f"the graceful phase took {elapsed:.0f}s despite a 6 s deadline"
+    # It was the deadline that ended it: kubectl was started, hung, and was cut when the 6 s had passed.
+    assert calls.read_text().startswith("get services"), "kubectl never ran"
+    assert elapsed >= 6
+    assert terraform_destroy_security_and_network(clients["ec2"], estate) == []

@@ -9,10 +9,17 @@ build -> rerun changes nothing -> check mode changes nothing -> destroy refuses 
 from __future__ import annotations
 
 import json
+import os
 import re
+import shlex
+import subprocess
 
 import boto3
 import pytest
+from ansible_collections.org.platform.plugins.module_utils.stack_runner import local_identity
+from conftest import VENV_BIN
+
+from sandbox.services import REPO_ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -61,6 +68,63 @@ def test_site_then_destroy(sandbox, aws, playbook, tmp_path):
     wrong = playbook("destroy.yml", inventory="inventories/sandbox", env=env, extra_vars={"confirm_destroy": "dev"})
     assert wrong.rc != 0
     assert state_resources(bucket) == dict.fromkeys(STACKS, 1), "a refused destroy changes nothing"
+
+    # destroy.yml --check previews the destroy (issue 18 item 5): every stack plans -destroy and the
+    # diff lists the resources that would be deleted; nothing changes.
+    previewed = playbook(
+        "destroy.yml",
+        inventory="inventories/sandbox",
+        env=env,
+        extra_vars={"confirm_destroy": "sandbox"},
+        check=True,
+        diff=True,
+    )
+    assert previewed.rc == 0, previewed.output[-4000:]
+    for stack in STACKS:
+        assert f"{stack} SIMULATED: planned (plan-destroy; delete=1)" in previewed.stdout, stack
+    assert "- terraform_data." in previewed.stdout, "the diff lists the deletions"
+    assert "Planned: load balancers" in previewed.stdout
+    assert state_resources(bucket) == dict.fromkeys(STACKS, 1), "destroy --check changes nothing"
+
+    # A lock left by a run that died (issue 18 item 8): the error names one command, which works as printed.
+    lock_key = f"{bucket}/sandbox/70-observability/terraform.tfstate"
+    lock_id = "0b5e6f3a-9c1d-4e2f-8a7b-6c5d4e3f2a1b"
+    info = {"ID": lock_id, "Operation": "OperationTypeApply", "Who": local_identity(), "Path": lock_key}
+    dynamodb = boto3.client("dynamodb")
+    dynamodb.put_item(
+        TableName="terraform-state-lock", Item={"LockID": {"S": lock_key}, "Info": {"S": json.dumps(info)}}
+    )
+    locked = playbook(
+        "destroy.yml",
+        inventory="inventories/sandbox",
+        env=env,
+        extra_vars={"confirm_destroy": "sandbox", "terraform_lock_timeout": "1s"},
+        check=True,
+    )
+    assert locked.rc != 0
+    assert "locked by this user and host" in locked.stdout, locked.output[-4000:]
+    printed = re.search(
+        r"ansible-playbook (playbooks/stacks_unlock\.yml -i inventories/sandbox [^(]*?)\s*\(", locked.stdout
+    )
+    assert printed, locked.stdout[-4000:]
+    command = shlex.split(printed.group(1))
+    assert command[-2:] == ["-e", f"terraform_unlock_id={lock_id}"]
+    unlocked = subprocess.run(
+        [str(VENV_BIN / "ansible-playbook"), *command],
+        cwd=REPO_ROOT,
+        env=os.environ
+        | {"ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"), "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}"}
+        | env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert unlocked.returncode == 0, (unlocked.stdout + unlocked.stderr)[-3000:]
+    assert f"released state lock {lock_id} of 70-observability" in unlocked.stdout
+    assert "Info" not in dynamodb.get_item(TableName="terraform-state-lock", Key={"LockID": {"S": lock_key}}).get(
+        "Item", {}
+    )
 
     destroyed = playbook(
         "destroy.yml", inventory="inventories/sandbox", env=env, extra_vars={"confirm_destroy": "sandbox"}

@@ -128,8 +128,10 @@ def test_check_mode_plans_only_and_changes_nothing(tmp_path, backend):
     report = make_runner(tmp_path, backend).run("planned")
     assert report.failed == [], report.summary()
     # Nothing exists yet. b and c plan against a's *planned* outputs (known at plan time); c's own
-    # output is unknown until apply, so d cannot be planned and says why instead of guessing.
-    assert [report.results[n].status for n in "abcd"] == ["planned", "planned", "planned", "skipped"]
+    # output is unknown until apply, so d cannot be planned and says why instead of guessing
+    # ("deferred": not an error, so the check-mode task stays green).
+    assert [report.results[n].status for n in "abcd"] == ["planned", "planned", "planned", "deferred"]
+    assert report.ok, report.failure_message()
     assert all(report.results[n].changed for n in "abc")
     assert report.results["b"].resources == {"create": ["terraform_data.b"]}
     assert report.results["c"].counts == {"create": 1}
@@ -276,3 +278,275 @@ def test_read_returns_outputs_and_state_ids_and_changes_nothing(tmp_path, backen
     assert before == after
     for log in (tmp_path / "logs").glob("*show-state.log"):
         assert SECRET not in log.read_text()
+
+
+# ------------------------------------------------------------------------------- issue 18: never green by mistake
+
+EDGE = Path(__file__).parent / "fixtures" / "edge"
+
+
+def edge_runner(tmp_path, backend, stacks, values, **kwargs) -> StackRunner:
+    return StackRunner(
+        graph=graph_from_list(stacks, EDGE),
+        engine=TerraformEngine(log_dir=tmp_path / "logs", environment="test"),
+        environment="test",
+        backend=backend,
+        work_dir=tmp_path / "work",
+        stack_values=values,
+        lock_timeout=kwargs.pop("lock_timeout", "2s"),
+        **kwargs,
+    )
+
+
+def test_an_output_missing_after_apply_fails_the_dependent(tmp_path, backend):
+    stacks = [
+        {"name": "optional"},
+        {"name": "consumer", "depends_on": ["optional"], "inputs": {"value": "optional.maybe"}},
+    ]
+    report = edge_runner(tmp_path, backend, stacks, {}).run("present")
+    assert report.results["optional"].status == "changed"
+    consumer = report.results["consumer"]
+    assert consumer.status == "failed", consumer
+    assert "input optional.maybe: stack optional has no output 'maybe' in its state" in consumer.error
+    assert not report.ok
+    assert report.failure_message().startswith("stack(s) failed: consumer (input optional.maybe")
+    assert state_keys() == ["test/optional/terraform.tfstate"]
+
+    fixed = edge_runner(tmp_path, backend, stacks, {"optional": {"emit": True}}).run("present")
+    assert fixed.ok, fixed.failure_message()
+    assert [fixed.results[n].status for n in ("optional", "consumer")] == ["changed", "changed"]
+
+
+def test_a_stack_stopped_by_an_unreadable_upstream_fails_the_run_naming_the_root_cause(tmp_path, backend):
+    stacks = [{"name": "broken"}, {"name": "consumer", "depends_on": ["broken"], "inputs": {"value": "broken.name"}}]
+    report = edge_runner(tmp_path, backend, stacks, {}).run("present", only=["consumer"])
+    assert report.results["consumer"].status == "skipped"
+    assert report.results["consumer"].blocked_by == "broken"
+    assert "broken" in report.read_failures
+    assert not report.ok
+    message = report.failure_message()
+    assert message.startswith("stack(s) failed: reading broken's outputs failed (init failed")
+    assert message.endswith("not run because of that: consumer (by broken)")
+
+
+def test_check_mode_destroy_plans_destroy_with_dependents_and_changes_nothing(tmp_path, backend):
+    make_runner(tmp_path, backend).run("present")
+    before = {k: boto3.client("s3").head_object(Bucket=BUCKET, Key=k)["ETag"] for k in state_keys()}
+    report = make_runner(tmp_path, backend, diff=True).run("absent", only=["b"], check=True)
+    assert report.ok, report.failure_message()
+    assert report.order == ["d", "b"], "a destroy of b takes its dependent d"
+    for name in ("d", "b"):
+        result = report.results[name]
+        assert (result.action, result.status, result.changed) == ("plan-destroy", "planned", True)
+        assert result.counts == {"delete": 1}
+        assert result.resources == {"delete": [f"terraform_data.{name}"]}
+        assert result.resource_changes == [{"address": f"terraform_data.{name}", "action": "delete"}]
+    assert report.changed
+    after = {k: boto3.client("s3").head_object(Bucket=BUCKET, Key=k)["ETag"] for k in state_keys()}
+    assert before == after, "check mode must not write state"
+    assert make_runner(tmp_path, backend).run("present").changed is False, "nothing was destroyed"
+
+
+def test_work_dir_is_owner_only_and_holds_no_plan_after_the_run(tmp_path, backend):
+    stale = tmp_path / "work" / "test" / "a" / "plan.tfplan"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("left by a run that died")
+    report = make_runner(tmp_path, backend, diff=True).run("present")
+    assert report.ok, report.failure_message()
+    assert report.results["a"].resource_changes == [{"address": "terraform_data.a", "action": "create"}]
+    offenders = []
+    for path in [tmp_path / "work", *(tmp_path / "work").rglob("*")]:
+        if path.is_symlink():
+            continue
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077:
+            offenders.append(f"{path.relative_to(tmp_path)} {oct(mode)}")
+    assert offenders == [], offenders
+    assert not list((tmp_path / "work").rglob("*.tfplan"))
+    assert not list(FIXTURES.rglob("*.tfstate")), "state never lands in a stack's source directory"
+
+
+def test_diff_lists_updated_attributes_and_masks_sensitive_values(tmp_path, backend):
+    make_runner(tmp_path, backend).run("present", only=["a"])
+    report = make_runner(tmp_path, backend, diff=True, seed="two").run("planned", only=["a"])
+    change = report.results["a"].resource_changes
+    assert change[0]["address"] == "terraform_data.a"
+    assert change[0]["action"] == "update"
+    assert "input" in change[0]["changed_attributes"]
+    assert change[0]["before"]["input"] == "one"
+    assert change[0]["after"]["input"] == "two"
+    assert SECRET not in json.dumps(change)
+
+
+# --------------------------------------------------------------- issue 18 item 8: killed and interrupted runs
+
+RUNNER_SCRIPT = """
+import json, sys
+sys.path[:0] = json.loads(sys.argv[2])
+from pathlib import Path
+from ansible_collections.org.platform.plugins.module_utils.stack_graph import graph_from_list
+from ansible_collections.org.platform.plugins.module_utils.stack_runner import BackendConfig, StackRunner
+from ansible_collections.org.platform.plugins.module_utils.terraform_engine import TerraformEngine
+spec = json.loads(sys.argv[1])
+runner = StackRunner(
+    graph=graph_from_list([{"name": "slow"}], spec["root"]),
+    engine=TerraformEngine(log_dir=spec["logs"], environment="test"),
+    environment="test",
+    backend=BackendConfig(**spec["backend"]),
+    work_dir=spec["work"],
+    stack_values={"slow": {"seed": "one", "sleep_s": spec["sleep_s"], "marker": spec["marker"]}},
+    lock_timeout="1s",
+)
+report = runner.run("present")
+print("RESULT=" + json.dumps({"ok": report.ok, "interrupted": report.interrupted,
+      "status": report.results["slow"].status, "message": report.failure_message()}))
+"""
+
+
+def start_runner(tmp_path, backend, sleep_s):
+    import subprocess
+    import sys
+
+    marker = tmp_path / "marker.txt"
+    spec = {
+        "root": str(EDGE),
+        "logs": str(tmp_path / "logs"),
+        "work": str(tmp_path / "work"),
+        "backend": {k: v for k, v in vars(backend).items()},
+        "sleep_s": sleep_s,
+        "marker": str(marker),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-c", RUNNER_SCRIPT, json.dumps(spec), json.dumps(sys.path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as ansible-playbook at a terminal
+    )
+    deadline = time.monotonic() + 120
+    while not (marker.exists() and "start" in marker.read_text()):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the slow apply never started"
+        time.sleep(0.2)
+    return proc, marker
+
+
+def lock_item():
+    item = boto3.client("dynamodb").get_item(
+        TableName=TABLE, Key={"LockID": {"S": f"{BUCKET}/test/slow/terraform.tfstate"}}
+    )
+    return json.loads(item["Item"]["Info"]["S"]) if "Item" in item and "Info" in item["Item"] else None
+
+
+def descendants(pid: int) -> list[int]:
+    children = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, frontier = [], [pid]
+    while frontier:
+        for child in children.get(frontier.pop(), []):
+            found.append(child)
+            frontier.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie waiting for its reaper is dead)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
+def slow_runner(tmp_path, backend, **values) -> StackRunner:
+    return edge_runner(
+        tmp_path,
+        backend,
+        [{"name": "slow"}],
+        {"slow": {"seed": "one", "sleep_s": 0, "marker": str(tmp_path / "marker.txt")} | values},
+        lock_timeout="1s",
+    )
+
+
+def test_a_killed_apply_leaves_its_lock_and_the_message_names_the_way_out(tmp_path, backend):
+    import os
+    import signal
+
+    from ansible_collections.org.platform.plugins.module_utils.stack_runner import local_identity
+
+    proc, _ = start_runner(tmp_path, backend, sleep_s=60)
+    victims = [proc.pid, *descendants(proc.pid)]
+    deadline = time.monotonic() + 30
+    while lock_item() is None:
+        assert time.monotonic() < deadline, "apply never took the lock"
+        time.sleep(0.2)
+    for pid in victims:  # kill -9 the run and the Terraform it started: nothing can release the lock
+        os.kill(pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in victims):
+        assert time.monotonic() < deadline, [pid for pid in victims if alive(pid)]
+        time.sleep(0.1)
+    held = lock_item()
+    assert held is not None, "a killed apply leaves its lock (we never force-unlock on our own)"
+
+    rerun = slow_runner(tmp_path, backend).run("present")
+    result = rerun.results["slow"]
+    assert result.status == "failed"
+    assert result.lock["ID"] == held["ID"]
+    assert f"locked by this user and host ({local_identity()})" in result.error
+    assert f"-e terraform_unlock_stack=slow -e terraform_unlock_id={held['ID']}" in result.error
+    assert lock_item()["ID"] == held["ID"]
+
+    wrong = slow_runner(tmp_path, backend).force_unlock("slow", "00000000-0000-0000-0000-000000000000")
+    assert wrong.status == "failed"
+    assert lock_item()["ID"] == held["ID"], "a wrong lock ID releases nothing"
+
+    released = slow_runner(tmp_path, backend).force_unlock("slow", held["ID"])
+    assert released.status == "changed", released.error
+    assert lock_item() is None
+    assert any(log.endswith("_test_slow_force-unlock.log") for log in released.log_files)
+
+    resumed = slow_runner(tmp_path, backend).run("present")
+    assert resumed.ok, resumed.failure_message()
+    assert resumed.results["slow"].status == "changed"
+    state = json.loads(boto3.client("s3").get_object(Bucket=BUCKET, Key="test/slow/terraform.tfstate")["Body"].read())
+    assert [r["type"] + "." + r["name"] for r in state["resources"]] == ["terraform_data.slow"]
+    assert len(state["resources"][0]["instances"]) == 1
+    assert slow_runner(tmp_path, backend).run("present").changed is False, "nothing duplicated: a rerun is a no-op"
+
+
+def test_sigint_lets_the_running_terraform_finish_and_release_its_lock(tmp_path, backend):
+    import os
+    import signal
+
+    proc, marker = start_runner(tmp_path, backend, sleep_s=4)
+    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C at the terminal: the whole foreground group
+    stdout, _stderr = proc.communicate(timeout=120)
+    payload = json.loads(next(line for line in stdout.splitlines() if line.startswith("RESULT="))[7:])
+    assert marker.read_text().split() == ["start", "done"], "the running command was let finish"
+    assert payload["interrupted"] is True
+    assert payload["ok"] is False
+    assert "interrupted (SIGINT)" in payload["message"]
+    assert lock_item() is None, "Terraform released its lock"
+    state = json.loads(boto3.client("s3").get_object(Bucket=BUCKET, Key="test/slow/terraform.tfstate")["Body"].read())
+    assert len(state["resources"]) == 1, "the apply that was running completed and saved its state"
+    assert slow_runner(tmp_path, backend).run("present").changed is False
+
+
+def test_planning_defers_a_chain_whose_inputs_are_known_only_after_apply(tmp_path, backend):
+    stacks = [
+        {"name": "slow"},
+        {"name": "relay", "depends_on": ["slow"], "inputs": {"value": "slow.name"}},
+        {"name": "consumer", "depends_on": ["relay"], "inputs": {"value": "relay.name"}},
+    ]
+    values = {"slow": {"seed": "one", "marker": str(tmp_path / "marker.txt")}}
+    report = edge_runner(tmp_path, backend, stacks, values).run("planned")
+    assert [report.results[n].status for n in ("slow", "relay", "consumer")] == ["planned", "deferred", "deferred"]
+    assert report.results["consumer"].error == "input relay.name is unknown until relay is applied"
+    assert report.ok, report.failure_message()
+    assert state_keys() == []

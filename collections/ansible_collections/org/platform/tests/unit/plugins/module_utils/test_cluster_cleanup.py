@@ -231,3 +231,99 @@ def test_check_mode_lists_only_what_the_selected_phases_delete(moto):
     applied = ClusterCleanup(cleanup_options(estate, phases=["lb"]), moto.__getitem__).run()
     assert sorted(applied["deleted"]["load_balancers"]) == sorted(todo["load_balancers"])
     assert applied["deleted"]["security_groups"] == applied["deleted"]["network_interfaces"] == []
+
+
+# ------------------------------------------------------------------------ issue 18: inputs refused up front
+
+
+def _options(**overrides):
+    values = {"cluster_names": ["rke2-dev"], "vpc_id": "vpc-0123456789abcdef0", "expected_account_id": "123456789012"}
+    return CleanupOptions(**(values | overrides))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"cluster_names": ["rke2-*"]}, "cluster_names entry 'rke2-*' contains a wildcard"),
+        ({"cluster_names": ["rke2-?ev"]}, "contains a wildcard"),
+        ({"cluster_names": ["rke2 dev"]}, "'rke2 dev' is not a cluster name"),
+        ({"cluster_names": ["-rke2"]}, "is not a cluster name"),
+        ({"cluster_names": ["rke2/dev"]}, "is not a cluster name"),
+        ({"protect_ids": {"sg-*"}}, "protect_ids entry 'sg-*' contains a wildcard"),
+        ({"protect_ids": {"arn:aws:elasticloadbalancing:*"}}, "contains a wildcard"),
+        ({"protect_ids": {"sg-123"}}, "looks like a sg- resource id but is not one"),
+        ({"protect_ids": {"eni-"}}, "looks like a eni- resource id"),
+        ({"protect_ids": {"arn:nonsense"}}, "starts with 'arn:' but is not an ARN"),
+        ({"protect_ids": {" padded"}}, "is not an exact name"),
+        ({"protect_ids": {""}}, "must be a non-empty string"),
+    ],
+)
+def test_patterns_where_names_or_ids_belong_are_refused_before_any_api_call(overrides, message):
+    calls = []
+
+    def factory(service):
+        calls.append(service)
+        raise AssertionError("no client may be created for refused input")
+
+    with pytest.raises(CleanupError, match=message.replace("?", r"\?").replace("*", r"\*")):
+        ClusterCleanup(_options(**overrides), factory)
+    assert calls == []
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "sg-0123456789abcdef0",
+        "sg-12345678",
+        "eni-0123456789abcdef0",
+        "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/k8s-a/0123456789abcdef",
+        "arn:aws:iam::123456789012:role/dev-nodes",
+        "k8s-elb-a1b2c3",
+        "vpc-flow-logs",
+        "5f3c8a52-1111-2222-3333-444455556666",
+        "/aws/rke2/dev",
+    ],
+)
+def test_exact_ids_arns_and_names_are_accepted_in_the_protect_list(entry):
+    _options(protect_ids={entry}, cluster_names=["rke2-dev", "rke2_dev.v2"]).validate()
+
+
+def test_explicit_zero_timeouts_are_kept_and_unset_ones_take_the_default():
+    params = {
+        "cluster_names": ["rke2-dev"],
+        "vpc_id": "vpc-0123456789abcdef0",
+        "expected_account_id": "123456789012",
+        "protect_ids": [],
+        "phases": ["lb", "eni", "sg", "verify"],
+        "timeouts": {"lb": 0, "eni": 0.0, "sg": None},
+        "deadline": 0,
+        "poll_interval": 5,
+        "workers": 8,
+        "allow_disable_deletion_protection": False,
+        "include_unknown_owned": False,
+        "audit_dir": "logs/audit",
+        "run_label": "",
+    }
+    from ansible_collections.org.platform.plugins.module_utils.cluster_cleanup import options_from_params
+
+    options = options_from_params(params, check_mode=True)
+    assert (options.lb_timeout_s, options.eni_timeout_s, options.sg_timeout_s) == (0.0, 0.0, 600.0)
+    assert options.deadline_s == 0
+    assert options.check_mode is True
+
+
+def test_a_deadline_passing_during_the_account_check_is_a_clean_stop_not_a_traceback():
+    """The deadline may pass before discovery starts (a loaded host): completed=false, nothing changed."""
+
+    class NoClient:
+        def __getattr__(self, name):
+            def refuse(**kwargs):
+                raise AssertionError(f"no AWS call may be made after the deadline ({name})")
+
+            return refuse
+
+    result = ClusterCleanup(_options(deadline_s=0), lambda service: NoClient()).run()
+    assert result["completed"] is False
+    assert result["stopped_in_phase"] == "discover"
+    assert result["changed"] is False
+    assert not any(result["deleted"].values())

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -31,11 +33,19 @@ CONTRACT = {
 }
 
 
+BACKEND = 'terraform {\n  backend "s3" {}\n}\n'
+SOURCES = {
+    "net": BACKEND
+    + 'variable "environment" {}\nvariable "cidr" {}\nvariable "azs" {}\noutput "vpc_id" {\n  value = "vpc-1"\n}\n',
+    "sec": BACKEND + 'variable "environment" {}\nvariable "vpc_id" {}\n',
+}
+
+
 @pytest.fixture
 def stacks_root(tmp_path) -> Path:
-    for name in ("net", "sec"):
+    for name, text in SOURCES.items():
         (tmp_path / name).mkdir()
-        (tmp_path / name / "main.tf").write_text('terraform {\n  backend "s3" {}\n}\n')
+        (tmp_path / name / "main.tf").write_text(text)
     return tmp_path
 
 
@@ -120,5 +130,151 @@ def test_state_ids_walks_modules_and_skips_data_and_sensitive():
 def test_simulated_twins_are_recognised(tmp_path, stacks_root):
     graph = graph_from_contract(CONTRACT, stacks_root)
     assert not is_simulated(graph["net"])
-    (stacks_root / "net" / "main.tf").write_text("# SIMULATED contract twin\n")
+    (stacks_root / "net" / "main.tf").write_text("# SIMULATED contract twin\n" + SOURCES["net"])
     assert is_simulated(graph["net"])
+
+
+# ------------------------------------------------------------------- issue 18: refused before Terraform runs
+
+
+def inline(tmp_path, sources: dict[str, str]) -> Path:
+    root = tmp_path / "inline"
+    for name, text in sources.items():
+        (root / name).mkdir(parents=True)
+        (root / name / "main.tf").write_text(text)
+    return root
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ('variable "seed" {}\n', "stack 'a' has no backend block, so Terraform would keep its state in a local"),
+        (
+            'terraform {\n  required_version = ">= 1.5"\n}\nvariable "seed" {}\n',
+            'add `terraform { backend "s3" {} }`',
+        ),
+        (
+            'terraform {\n  backend "local" {\n    path = "x.tfstate"\n  }\n}\nvariable "seed" {}\n',
+            "stack 'a' declares backend \"local\"; the runner keeps every stack's state in the S3 backend "
+            "(b/dev/a/terraform.tfstate)",
+        ),
+        ('terraform {\n  cloud {\n    organization = "o"\n  }\n}\nvariable "seed" {}\n', 'declares backend "cloud"'),
+    ],
+)
+def test_a_stack_without_an_s3_backend_is_refused_before_terraform_runs(tmp_path, source, message):
+    root = inline(tmp_path, {"a": source})
+    graph = graph_from_list([{"name": "a"}], root)
+    with pytest.raises(StackRunnerError, match=re.escape(message)):
+        runner(tmp_path, graph, {"a": {"seed": "x"}})
+    assert not (tmp_path / "logs").exists()
+    assert not (tmp_path / "work").exists()
+    assert not list(root.rglob("*.tfstate"))
+
+
+def test_a_backend_in_tf_json_counts(tmp_path):
+    root = tmp_path / "json"
+    (root / "a").mkdir(parents=True)
+    (root / "a" / "main.tf.json").write_text(
+        json.dumps({"terraform": {"backend": {"s3": {}}}, "variable": {"seed": {}}, "output": {"name": {"value": 1}}})
+    )
+    graph = graph_from_list([{"name": "a"}], root)
+    assert runner(tmp_path, graph, {"a": {"seed": "x"}}).declarations["a"].outputs == {"name"}
+    (root / "a" / "main.tf.json").write_text(json.dumps({"variable": {"seed": {}}}))
+    with pytest.raises(StackRunnerError, match="has no backend block"):
+        runner(tmp_path, graph, {"a": {"seed": "x"}})
+
+
+UPSTREAM = BACKEND + 'variable "seed" {}\noutput "name" {\n  value = var.seed\n}\n'
+DOWNSTREAM = BACKEND + 'variable "from_a" {}\nvariable "zones" {}\n'
+
+
+def test_an_input_wired_from_an_undeclared_output_is_refused(tmp_path):
+    root = inline(tmp_path, {"a": UPSTREAM, "b": DOWNSTREAM})
+    graph = graph_from_list([{"name": "a"}, {"name": "b", "depends_on": ["a"], "inputs": {"from_a": "a.nmae"}}], root)
+    with pytest.raises(StackRunnerError) as caught:
+        runner(tmp_path, graph, {"a": {"seed": "x"}, "b": {"zones": []}})
+    assert str(caught.value) == (
+        "stack 'b' variable 'from_a' comes from a.nmae, but stack 'a' declares no output 'nmae' (its outputs: name)"
+    )
+    assert not (tmp_path / "logs").exists()
+
+
+@pytest.mark.parametrize(
+    ("values", "inputs", "message"),
+    [
+        (
+            {"a": {"sede": "x"}, "b": {"zones": []}},
+            {"from_a": "a.name"},
+            "stack 'a' declares no variable 'sede' (given in its variables); it declares: seed",
+        ),
+        (
+            {"a": {"seed": "x"}, "b": {"zones": [], "zone": "z", "extra": 1}},
+            {"from_a": "a.name"},
+            "stack 'b' declares no variable 'extra' (given in its variables; also 'zone'); it declares: from_a, zones",
+        ),
+        (
+            {"a": {"seed": "x"}, "b": {"zones": []}},
+            {"from_a": "a.name", "form_a2": "a.name"},
+            "stack 'b' declares no variable 'form_a2' (wired from a.name)",
+        ),
+    ],
+)
+def test_a_value_for_an_undeclared_variable_is_refused(tmp_path, values, inputs, message):
+    root = inline(tmp_path, {"a": UPSTREAM, "b": DOWNSTREAM})
+    graph = graph_from_list([{"name": "a"}, {"name": "b", "depends_on": ["a"], "inputs": inputs}], root)
+    with pytest.raises(StackRunnerError, match=re.escape(message)):
+        runner(tmp_path, graph, values)
+    assert not (tmp_path / "logs").exists()
+
+
+def test_a_contract_stack_value_undeclared_in_its_files_is_refused(tmp_path, stacks_root):
+    (stacks_root / "net" / "main.tf").write_text(SOURCES["net"].replace('variable "cidr" {}\n', ""))
+    graph = graph_from_contract(CONTRACT, stacks_root)
+    with pytest.raises(StackRunnerError, match="stack 'net' declares no variable 'cidr'"):
+        runner(tmp_path, graph, {"net": {"cidr": "10.0.0.0/16"}})
+
+
+def test_work_dir_inside_a_stack_is_refused(tmp_path, stacks_root):
+    graph = graph_from_contract(CONTRACT, stacks_root)
+    with pytest.raises(StackRunnerError, match="is inside stack 'net'"):
+        StackRunner(
+            graph=graph,
+            engine=TerraformEngine(log_dir=tmp_path / "logs", environment="dev"),
+            environment="dev",
+            backend=BackendConfig(bucket="b", region="r"),
+            work_dir=stacks_root / "net" / ".work",
+            common_values={"environment": "dev"},
+            stack_values={"net": {"cidr": "x"}},
+        )
+
+
+def test_project_root_is_found_upwards_from_the_stacks_and_only_there(tmp_path):
+    from ansible_collections.org.platform.plugins.module_utils.stack_runner import project_root
+
+    from sandbox.services import REPO_ROOT
+
+    assert project_root([None, REPO_ROOT / "terraform" / "stacks.yml"]) == REPO_ROOT
+    assert project_root([REPO_ROOT / "terraform" / "sandbox" / "00-network"]) == REPO_ROOT
+    assert project_root([tmp_path]) is None
+    assert project_root([]) is None
+
+
+def test_lock_message_names_the_holder_and_one_command(tmp_path, stacks_root):
+    from ansible_collections.org.platform.plugins.module_utils.stack_runner import local_identity
+
+    graph = graph_from_contract(CONTRACT, stacks_root)
+    r = runner(tmp_path, graph, {"net": {"cidr": "x"}})
+    lock_id = "5f3c8a52-1111-2222-3333-444455556666"
+    mine = r.lock_message("net", {"ID": lock_id, "Who": local_identity(), "Operation": "OperationTypeApply"})
+    assert f"locked by this user and host ({local_identity()}), most likely an earlier run that was killed" in mine
+    command = (
+        "ansible-playbook playbooks/stacks_unlock.yml -i inventories/dev "
+        f"-e terraform_unlock_stack=net -e terraform_unlock_id={lock_id}"
+    )
+    assert command in mine
+    theirs = r.lock_message("net", {"ID": lock_id, "Who": "alice@elsewhere"})
+    assert "alice@elsewhere (another user or host: wait for that run to finish)" in theirs
+    with pytest.raises(StackRunnerError, match="is not a Terraform lock ID"):
+        r.force_unlock("net", "sg-*")
+    with pytest.raises(StackRunnerError, match="unknown stack 'ghost'"):
+        r.force_unlock("ghost", lock_id)

@@ -147,3 +147,93 @@ def test_backend_config_rendering(backend, expected, absent):
     for word in absent:
         assert word not in text
     assert 'dynamodb_table = "terraform-state-lock"' in text
+
+
+def test_children_run_owner_only_and_in_their_own_session(tmp_path):
+    """Issue 18 item 9 (files Terraform writes, e.g. plan.tfplan, are 0600) and item 8 (Ctrl-C at the
+    terminal does not reach a running Terraform command)."""
+    import os
+    import stat
+
+    script = tmp_path / "fake-terraform"
+    script.write_text(
+        "#!/bin/sh\n"
+        'echo plan > "$PWD/plan.tfplan"\n'
+        'mkdir -p "$TF_DATA_DIR/providers"\n'
+        'python3 -c "import os; print(os.getsid(os.getppid()) == os.getppid())"\n'
+    )
+    script.chmod(0o755)
+    engine = TerraformEngine(log_dir=tmp_path / "logs", environment="dev", binary_path=str(script))
+    work = tmp_path / "work"
+    work.mkdir()
+    run = engine.run("a", "plan", [], cwd=work, data_dir=work / ".terraform")
+    assert run.rc == 0, run.stderr
+    assert stat.S_IMODE(os.stat(work / "plan.tfplan").st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(work / ".terraform").st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(work / ".terraform" / "providers").st_mode) == 0o700
+    assert run.stdout.strip() == "True", "Terraform must lead its own session (no terminal SIGINT)"
+
+
+SHOW_PLAN = {
+    "resource_changes": [
+        {"address": "terraform_data.same", "change": {"actions": ["no-op"], "before": {}, "after": {}}},
+        {"address": "aws_vpc.main", "change": {"actions": ["create"], "before": None, "after": {"cidr": "10/16"}}},
+        {"address": "aws_eip.x", "change": {"actions": ["delete"], "before": {"id": "e-1"}, "after": None}},
+        {
+            "address": "aws_db_instance.db",
+            "change": {
+                "actions": ["update"],
+                "before": {"password": "old-pw-123", "size": 10, "name": "db", "tags": {"a": "1"}},
+                "after": {"password": "new-pw-456", "size": 20, "name": "db", "tags": {"a": "2"}},
+                "before_sensitive": {"password": True},
+                "after_sensitive": {"password": True},
+                "after_unknown": {},
+            },
+        },
+        {
+            "address": "aws_instance.b",
+            "change": {
+                "actions": ["delete", "create"],
+                "before": {"ami": "ami-1", "id": "i-1"},
+                "after": {"ami": "ami-2"},
+                "after_unknown": {"id": True},
+            },
+        },
+    ]
+}
+
+
+def test_plan_resource_changes_lists_actions_and_changed_attributes_masking_secrets():
+    from ansible_collections.org.platform.plugins.module_utils.terraform_engine import (
+        plan_resource_changes,
+        render_diff,
+    )
+
+    changes = plan_resource_changes(SHOW_PLAN)
+    assert [(c["address"], c["action"]) for c in changes] == [
+        ("aws_vpc.main", "create"),
+        ("aws_eip.x", "delete"),
+        ("aws_db_instance.db", "update"),
+        ("aws_instance.b", "replace"),
+    ]
+    update = changes[2]
+    assert update["changed_attributes"] == ["password", "size", "tags"]
+    assert update["before"] == {"password": MASK, "size": 10, "tags": {"a": "1"}}
+    assert update["after"] == {"password": MASK, "size": 20, "tags": {"a": "2"}}
+    assert changes[3]["changed_attributes"] == ["ami", "id"]
+    assert changes[3]["after"]["id"] == "(known after apply)"
+    text = render_diff("60-db", "plan", changes)
+    assert "old-pw-123" not in text
+    assert "new-pw-456" not in text
+    assert text.splitlines() == [
+        "# stack 60-db (plan)",
+        "+ aws_vpc.main  (create)",
+        "- aws_eip.x  (delete)",
+        "~ aws_db_instance.db  (update)",
+        '    ~ password: "(sensitive value)" -> "(sensitive value)"',
+        "    ~ size: 10 -> 20",
+        '    ~ tags: {"a": "1"} -> {"a": "2"}',
+        "-/+ aws_instance.b  (replace)",
+        '    ~ ami: "ami-1" -> "ami-2"',
+        '    ~ id: "i-1" -> "(known after apply)"',
+    ]
