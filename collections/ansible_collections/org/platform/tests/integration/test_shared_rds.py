@@ -361,6 +361,7 @@ def test_password_length_refusal_is_visible(harness, aws):
     assert "shared_rds_schemas_password_length 8 must be an integer from 32" in result.output
     assert "srt_short" not in databases(aws)
     assert not harness.secret_exists("srt_short")
+    assert "Publish what the real 60-db" not in result.stdout, "refused before the sandbox stand-ins changed anything"
 
 
 HOSTILE_NAMES = ["a;b", "x' OR '1'='1", "a" * 65, "FileFlow", ""]
