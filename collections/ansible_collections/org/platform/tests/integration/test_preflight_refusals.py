@@ -188,3 +188,31 @@ def test_state_backend_refuses_a_name_with_a_newline(aws, playbook, sandbox_env)
     assert run.rc != 0
     assert "is not a DynamoDB table name" in run.output, run.output[-3000:]
     assert estate(aws.region) == EMPTY
+
+
+# Item 11: destroy.yml's read-only look-up of the backend never reports changed, even when tags differ.
+def test_read_only_backend_check_reports_no_change(aws, playbook, sandbox_env):
+    built = playbook("playbooks/state_backend.yml", inventory=SANDBOX, env=sandbox_env)
+    assert built.rc == 0, built.output[-3000:]
+    assert changed(built) > 0
+    before = estate(aws.region)
+    retagged = SANDBOX_TAGS | {"CostCenter": "another-cost-center"}
+    looked_up = playbook(
+        "playbooks/state_backend.yml",
+        inventory=SANDBOX,
+        env=sandbox_env,
+        extra_vars={"state_backend_read_only": True, "platform_tags": retagged},
+    )
+    assert looked_up.rc == 0, looked_up.output[-3000:]
+    assert changed(looked_up) == 0, looked_up.stdout[-3000:]
+    assert estate(aws.region) == before
+    # Check mode (not read-only) still predicts the tag change.
+    predicted = playbook(
+        "playbooks/state_backend.yml",
+        inventory=SANDBOX,
+        env=sandbox_env,
+        check=True,
+        extra_vars={"platform_tags": retagged},
+    )
+    assert predicted.rc == 0, predicted.output[-3000:]
+    assert changed(predicted) > 0
