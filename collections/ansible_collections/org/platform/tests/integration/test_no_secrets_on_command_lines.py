@@ -76,6 +76,10 @@ def test_lifecycle_keeps_secrets_off_command_lines(sandbox, aws, playbook):
     assert all(len(value) >= 16 for value in secret_values)
 
     modules = [line for line in sampler.command_lines if "AnsiballZ_" in line]
+    print(
+        f"sampled /proc {sampler.samples} times: {len(sampler.command_lines)} distinct command lines, "
+        f"{len(modules)} of them Ansible modules"
+    )
     assert sampler.samples > 100, "the sampler did not run"
     assert len(modules) >= 20, f"the sampler saw only {len(modules)} module command lines"
     leaked = [line for line in sampler.command_lines if any(value in line for value in secret_values)]
