@@ -3,7 +3,9 @@
 site.yml (at -vvv) and destroy.yml run against the sandbox while a thread samples every process's
 /proc/<pid>/cmdline every few milliseconds. The test fails if the dummy AWS secret key, the MariaDB admin
 password or any service password appears on a sampled command line or in the runs' output. It also fails if the
-sampler saw no Ansible module process at all (a sampler that sees nothing proves nothing).
+sampler saw no Ansible module process at all (a sampler that sees nothing proves nothing). Only this test's
+own processes (descendants of the pytest process: the playbooks, their modules, the sandbox services) are
+looked at, so other work on the machine cannot make it fail.
 """
 
 from __future__ import annotations
@@ -33,14 +35,32 @@ class CommandLineSampler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
+    @staticmethod
+    def _parents() -> dict[int, int]:
+        parents = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    stat = Path("/proc", entry, "stat").read_text()
+                except OSError:  # the process ended meanwhile
+                    continue
+                # pid (comm) state ppid ...; comm may contain spaces and parentheses
+                parents[int(entry)] = int(stat[stat.rindex(")") + 2 :].split()[1])
+        return parents
+
     def _run(self) -> None:
+        root = os.getpid()
         while not self._stop.is_set():
-            for entry in os.listdir("/proc"):
-                if not entry.isdigit():
+            parents = self._parents()
+            for pid in parents:
+                ancestor, hops = pid, 0
+                while ancestor not in (root, 0, 1) and hops < 64:
+                    ancestor, hops = parents.get(ancestor, 0), hops + 1
+                if ancestor != root or pid == root:
                     continue
                 try:
-                    raw = Path("/proc", entry, "cmdline").read_bytes()
-                except OSError:  # the process ended meanwhile
+                    raw = Path("/proc", str(pid), "cmdline").read_bytes()
+                except OSError:
                     continue
                 if raw:
                     self.command_lines.add(raw.replace(b"\0", b" ").decode(errors="replace"))
