@@ -6,6 +6,12 @@ Plain Python, no Ansible: the ``shared_rds_services`` module and the unit tests 
 from the inventory becomes a ``ServicePlan`` with everything the role needs (database, user, secret name,
 privileges). Names end up as MySQL identifiers, so they are checked against a strict allow-list, never
 escaped: a name that is not ``^[a-z][a-z0-9_]{0,26}$`` is refused with the reason.
+
+In a database-level grant MySQL and MariaDB read ``_`` and ``%`` in the database name as wildcards
+(``GRANT ... ON `ab_c`.*`` also covers ``abxc``), so every grant names its database with the wildcards escaped
+(``ab\\_c``, see ``grant_database``). The role's settings that end up in SQL (character set and collation)
+are checked here too, against a documented allow-list, so that no SQL is ever built from a value that could
+carry syntax.
 """
 
 from __future__ import annotations
@@ -14,6 +20,11 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
+
+from ansible_collections.org.platform.plugins.module_utils.shared_rds_credentials import (
+    PASSWORD_MIN_LENGTH,
+    RECOVERY_WINDOW_RANGE,
+)
 
 # `<service>_user` must fit MySQL's 32-character user names, so a service name has at most 27.
 SERVICE_NAME_MAX = 27
@@ -44,6 +55,14 @@ ALLOWED_PRIVILEGES: tuple[str, ...] = (
     "EVENT",
 )
 
+# Character sets a service database may use (the role's default is utf8mb4, SPEC M8). A collation must be
+# ``<charset>_<suffix>`` with a lower-case identifier suffix (or ``binary`` for the binary set); the role then
+# checks it against the server's information_schema.COLLATIONS before any ALTER DATABASE.
+ALLOWED_CHARSETS: tuple[str, ...] = ("utf8mb4", "utf8mb3", "latin1", "ascii", "binary")
+COLLATION_SUFFIX_RE = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+){0,6}")
+COLLATION_MAX = 64
+PASSWORD_MAX_LENGTH = 4096  # Secrets Manager's limit is 65536 bytes; MySQL accepts far shorter passwords
+
 STATES = ("present", "absent")
 SERVICE_KEYS = frozenset({"name", "privileges", "rotate", "state", "confirm_drop"})
 
@@ -65,12 +84,68 @@ class ServicePlan:
     state: str
 
     @property
+    def grant_database(self) -> str:
+        """The database as a grant names it: ``_`` and ``%`` escaped, so the grant matches this database only."""
+        return escape_grant_wildcards(self.database)
+
+    @property
     def priv(self) -> dict[str, str]:
-        """The grant in community.mysql.mysql_user's ``priv`` form."""
-        return {f"{self.database}.*": ",".join(self.privileges)}
+        """The grant in community.mysql.mysql_user's ``priv`` form, on this database only (wildcards escaped)."""
+        return {f"{self.grant_database}.*": ",".join(self.privileges)}
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self) | {"priv": self.priv}
+        return asdict(self) | {"priv": self.priv, "grant_database": self.grant_database}
+
+
+def escape_grant_wildcards(database: str) -> str:
+    r"""``database`` with the grant wildcards ``_`` and ``%`` (and the escape ``\`` itself) escaped.
+
+    MySQL and MariaDB match the database of a database-level grant with LIKE semantics: unescaped, the grant on
+    ``ab_c`` also covers ``abxc`` (read, write, create, drop) and lets ``ab_c``'s user create ``abyc``.
+    ``SHOW GRANTS`` prints the escaped form, so grants compare equal when both sides are written this way.
+    """
+    return database.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%")
+
+
+def settings_problems(
+    charset: Any, collation: Any, password_length: Any = None, recovery_window_days: Any = None
+) -> list[str]:
+    """Why the role's SQL-bound and secret settings cannot be used (empty when they can)."""
+    problems: list[str] = []
+    if not isinstance(charset, str) or charset not in ALLOWED_CHARSETS:
+        problems.append(f"shared_rds_schemas_charset {charset!r} is not one of {', '.join(ALLOWED_CHARSETS)}")
+    elif (
+        not isinstance(collation, str)
+        or len(collation) > COLLATION_MAX
+        or not (
+            collation == "binary" == charset
+            or (collation.startswith(charset + "_") and COLLATION_SUFFIX_RE.fullmatch(collation[len(charset) + 1 :]))
+        )
+    ):
+        problems.append(
+            f"shared_rds_schemas_collation {collation!r} is not a collation of {charset} "
+            f"(expected {charset}_<lower-case name>, e.g. utf8mb4_unicode_ci)"
+        )
+    if password_length is not None and (
+        isinstance(password_length, bool)
+        or not isinstance(password_length, int)
+        or not PASSWORD_MIN_LENGTH <= password_length <= PASSWORD_MAX_LENGTH
+    ):
+        problems.append(
+            f"shared_rds_schemas_password_length {password_length!r} must be an integer from "
+            f"{PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH}"
+        )
+    low, high = RECOVERY_WINDOW_RANGE
+    if recovery_window_days is not None and (
+        isinstance(recovery_window_days, bool)
+        or not isinstance(recovery_window_days, int)
+        or not low <= recovery_window_days <= high
+    ):
+        problems.append(
+            f"shared_rds_schemas_secret_recovery_window_days {recovery_window_days!r} must be from {low} to {high} "
+            "(what Secrets Manager accepts)"
+        )
+    return problems
 
 
 def service_name_problem(name: Any) -> str | None:
@@ -165,11 +240,19 @@ def plan_service(entry: Any, env: str) -> tuple[ServicePlan | None, list[str]]:
     )
 
 
-def plan_services(services: Any, env: str, rotate: Sequence[str] = ()) -> list[ServicePlan]:
+def plan_services(
+    services: Any,
+    env: str,
+    rotate: Sequence[str] = (),
+    *,
+    settings: Mapping[str, Any] | None = None,
+) -> list[ServicePlan]:
     """Validate and normalise the whole list; raise ServiceListError naming every problem.
 
     ``rotate`` names services to rotate in this run on top of their own ``rotate: true`` (handy from
-    extra vars or a survey); each must be a present service of the list.
+    extra vars or a survey); each must be a present service of the list. ``settings`` (``charset``,
+    ``collation``, ``password_length``, ``recovery_window_days``) are checked with ``settings_problems``
+    and reported in the same error.
     """
     if not isinstance(env, str) or not ENV_NAME_RE.fullmatch(env):
         raise ServiceListError(f"environment name {env!r} must match {ENV_NAME_RE.pattern}")
@@ -180,7 +263,7 @@ def plan_services(services: Any, env: str, rotate: Sequence[str] = ()) -> list[S
     if isinstance(services, str | Mapping) or not isinstance(services, Sequence):
         raise ServiceListError("the service list must be a list of mappings such as {name: fileflow}")
     plans: list[ServicePlan] = []
-    problems: list[str] = []
+    problems: list[str] = settings_problems(**settings) if settings is not None else []
     seen: set[str] = set()
     for index, entry in enumerate(services):
         plan, entry_problems = plan_service(entry, env)
@@ -206,6 +289,6 @@ def plan_services(services: Any, env: str, rotate: Sequence[str] = ()) -> list[S
         if name not in present
     ]
     if problems:
-        raise ServiceListError("invalid shared RDS service list: " + "; ".join(problems))
+        raise ServiceListError("invalid shared RDS service list or settings: " + "; ".join(problems))
     rotate_now = set(rotate)
     return [replace(plan, rotate=True) if plan.name in rotate_now else plan for plan in plans]

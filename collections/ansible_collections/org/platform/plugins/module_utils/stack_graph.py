@@ -100,7 +100,7 @@ class OutputRef:
         if not isinstance(text, str) or "." not in text:
             raise StackGraphError(f"{where}: {text!r} is not of the form <stack>.<output>[.<key>...]")
         stack, output, *path = text.split(".")
-        if not STACK_NAME_RE.match(stack) or not IDENTIFIER_RE.match(output):
+        if not STACK_NAME_RE.fullmatch(stack) or not IDENTIFIER_RE.fullmatch(output):
             raise StackGraphError(f"{where}: {text!r} is not of the form <stack>.<output>[.<key>...]")
         return cls(stack, output, tuple(path))
 
@@ -298,7 +298,7 @@ def _variable_specs(raw: Any, where: str) -> dict[str, VariableSpec]:
         raise StackGraphError(f"{where}: variables must be a mapping")
     specs = {}
     for name, spec in raw.items():
-        if not IDENTIFIER_RE.match(str(name)):
+        if not IDENTIFIER_RE.fullmatch(str(name)):
             raise StackGraphError(f"{where}: invalid variable name {name!r}")
         spec = spec or {}
         if not isinstance(spec, Mapping):
@@ -328,7 +328,7 @@ def _output_specs(raw: Any, where: str) -> dict[str, OutputSpec]:
         raise StackGraphError(f"{where}: outputs must be a mapping")
     specs = {}
     for name, spec in raw.items():
-        if not IDENTIFIER_RE.match(str(name)):
+        if not IDENTIFIER_RE.fullmatch(str(name)):
             raise StackGraphError(f"{where}: invalid output name {name!r}")
         spec = spec or {}
         otype = spec.get("type", "any")
@@ -348,7 +348,7 @@ def _output_specs(raw: Any, where: str) -> dict[str, OutputSpec]:
 
 
 def _check_name(name: Any) -> str:
-    if not isinstance(name, str) or not STACK_NAME_RE.match(name):
+    if not isinstance(name, str) or not STACK_NAME_RE.fullmatch(name):
         raise StackGraphError(f"invalid stack name {name!r} (letters, digits, '-' and '_', at most 64)")
     return name
 

@@ -17,6 +17,10 @@ description:
   - Privileges default to the seed guide's grant (SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, INDEX, ALTER);
     a service may list other database-level privileges, never global or administrative ones.
   - C(state=absent) needs C(confirm_drop) equal to the service's name.
+  - Each grant names its database with the LIKE wildcards C(_) and C(%) escaped, as in C(ab\_c.*); unescaped,
+    MySQL and MariaDB would let the user of C(ab_c) reach C(abxc) as well.
+  - Also checks the role's settings that reach SQL or Secrets Manager (O(charset), O(collation),
+    O(password_length), O(recovery_window_days)), so that the role refuses them, visibly, before anything changes.
   - Changes nothing; supports check mode.
 version_added: 0.1.0
 author: Platform team (@org-platform)
@@ -39,6 +43,23 @@ options:
     type: list
     elements: str
     default: []
+  charset:
+    description:
+      - Character set of the service databases; one of C(utf8mb4), C(utf8mb3), C(latin1), C(ascii), C(binary).
+    type: str
+    default: utf8mb4
+  collation:
+    description:
+      - Collation of the service databases, C(<charset>_<lower-case name>) (C(binary) for the binary set). The role
+        also checks it against the server's C(information_schema.COLLATIONS) before any C(ALTER DATABASE).
+    type: str
+    default: utf8mb4_unicode_ci
+  password_length:
+    description: Length of generated passwords; 32 to 4096. Not checked when omitted.
+    type: int
+  recovery_window_days:
+    description: Recovery window of a deleted secret; 7 to 30 (Secrets Manager's range). Not checked when omitted.
+    type: int
 attributes:
   check_mode:
     support: full
@@ -71,9 +92,26 @@ services:
     username: {description: Its MySQL user., type: str}
     secret_name: {description: Its Secrets Manager secret., type: str}
     privileges: {description: Privileges on its database only, canonical order., type: list, elements: str}
-    priv: {description: The grant in community.mysql.mysql_user's priv form., type: dict}
+    grant_database:
+      description: The database as the grant names it, with C(_) and C(%) escaped.
+      type: str
+      sample: 'file\_flow'
+    priv:
+      description: The grant in community.mysql.mysql_user's priv form (database wildcards escaped).
+      type: dict
+      sample: {'file\_flow.*': 'SELECT,INSERT,UPDATE,DELETE,CREATE,DROP,INDEX,ALTER'}
     rotate: {description: Whether to rotate its password in this run., type: bool}
     state: {description: present or absent., type: str}
+charset:
+  description: The validated character set.
+  returned: success
+  type: str
+  sample: utf8mb4
+collation:
+  description: The validated collation.
+  returned: success
+  type: str
+  sample: utf8mb4_unicode_ci
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -89,14 +127,25 @@ def main() -> None:
             "services": {"type": "list", "elements": "raw", "required": True},
             "env": {"type": "str", "required": True},
             "rotate": {"type": "list", "elements": "str", "default": []},
+            "charset": {"type": "str", "default": "utf8mb4"},
+            "collation": {"type": "str", "default": "utf8mb4_unicode_ci"},
+            "password_length": {"type": "int", "no_log": False},
+            "recovery_window_days": {"type": "int"},
         },
         supports_check_mode=True,
     )
+    params = module.params
+    settings = {key: params[key] for key in ("charset", "collation", "password_length", "recovery_window_days")}
     try:
-        plans = plan_services(module.params["services"], module.params["env"], module.params["rotate"])
+        plans = plan_services(params["services"], params["env"], params["rotate"], settings=settings)
     except ServiceListError as exc:
         module.fail_json(msg=str(exc))
-    module.exit_json(changed=False, services=[plan.as_dict() for plan in plans])
+    module.exit_json(
+        changed=False,
+        services=[plan.as_dict() for plan in plans],
+        charset=params["charset"],
+        collation=params["collation"],
+    )
 
 
 if __name__ == "__main__":

@@ -345,11 +345,11 @@ def build_runner(module):
     import re
 
     params = module.params
-    if not re.match(ENVIRONMENT_PATTERN, params["environment"]):
+    if not re.fullmatch(ENVIRONMENT_PATTERN, params["environment"]):
         raise StackRunnerError(
             f"environment {params['environment']!r} must be lower-case letters, digits and '-', starting with a letter"
         )
-    if not re.match(r"^\d+[smh]$", params["lock_timeout"]):
+    if not re.fullmatch(r"\d+[smh]", params["lock_timeout"]):
         raise StackRunnerError(f"lock_timeout {params['lock_timeout']!r} must look like 60s, 5m or 1h")
     if params["max_parallel"] < 1:
         raise StackRunnerError("max_parallel must be at least 1")

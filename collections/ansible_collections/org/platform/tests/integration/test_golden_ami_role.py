@@ -70,7 +70,7 @@ def test_check_build_rerun_and_rebuild_on_hash_change(aws, clients, playbook) ->
     assert check.rc == 0, check.output
     assert "BUILD REQUIRED (none_found)" in check.output
     assert "check mode: nothing is built" in check.output
-    assert "SIMULATED" not in check.output
+    assert "SIMULATED build" not in check.output
     assert golden_ids(ec2) == set()
     assert parameter(ssm) is None
 
@@ -94,7 +94,7 @@ def test_check_build_rerun_and_rebuild_on_hash_change(aws, clients, playbook) ->
     assert again.rc == 0, again.output
     assert recap_changed(again.output) == 0, again.output
     assert "no build (found)" in again.output
-    assert "SIMULATED" not in again.output
+    assert "SIMULATED build" not in again.output
     assert golden_ids(ec2) == {ami}
 
     check_again = run(playbook, aws, check=True)
@@ -131,6 +131,6 @@ def test_bad_input_fails_clearly_and_builds_nothing(aws, clients, playbook, extr
     result = run(playbook, aws, extra_vars=extra_vars)
     assert result.rc != 0
     assert message in result.output
-    assert "SIMULATED" not in result.output
+    assert "SIMULATED build" not in result.output
     assert golden_ids(ec2) == set()
     assert parameter(ssm) is None

@@ -52,8 +52,8 @@ class Harness:
         self.passwords: set[str] = {aws.mysql_admin_password}
         self.started = time.time()
 
-    def run(self, services, *, check: bool = False, rotate=(), expect_rc: int | None = 0):
-        extra_vars = {"shared_rds_services": services, "shared_rds_rotate": list(rotate)}
+    def run(self, services, *, check: bool = False, rotate=(), expect_rc: int | None = 0, extra=None):
+        extra_vars = {"shared_rds_services": services, "shared_rds_rotate": list(rotate)} | (extra or {})
         result = self.playbook(
             PLAYBOOK,
             inventory=INVENTORY,
@@ -226,11 +226,11 @@ def test_check_apply_rerun_rotate(harness, aws):
     assert rows == [("srt_alpha", "utf8mb4", "utf8mb4_unicode_ci"), ("srt_beta", "utf8mb4", "utf8mb4_unicode_ci")]
     assert grants(aws, "srt_alpha_user") == [
         "GRANT USAGE ON *.* TO `srt_alpha_user`@`%`",
-        f"GRANT {SEED_PRIVILEGES} ON `srt_alpha`.* TO `srt_alpha_user`@`%`",
+        f"GRANT {SEED_PRIVILEGES} ON `srt\\_alpha`.* TO `srt_alpha_user`@`%`",
     ]
     assert grants(aws, "srt_beta_user") == [
         "GRANT USAGE ON *.* TO `srt_beta_user`@`%`",
-        "GRANT SELECT, INSERT ON `srt_beta`.* TO `srt_beta_user`@`%`",
+        "GRANT SELECT, INSERT ON `srt\\_beta`.* TO `srt_beta_user`@`%`",
     ]
     alpha, beta = harness.credentials("srt_alpha"), harness.credentials("srt_beta")
     assert set(alpha) == {"username", "password", "database", "host", "port"}
@@ -286,6 +286,84 @@ def test_check_apply_rerun_rotate(harness, aws):
     login(aws, "srt_beta_user", beta["password"], "srt_beta").close()
 
     harness.assert_nothing_leaked()
+
+
+def test_underscore_is_not_a_wildcard_in_grants(harness, aws):
+    """Issue 9 item 1: two services whose names differ only where `_` stands cannot reach each other's database."""
+    services = [{"name": "srt_ab_c"}, {"name": "srt_abxc"}]
+    harness.run(services)
+    assert grants(aws, "srt_ab_c_user")[1] == f"GRANT {SEED_PRIVILEGES} ON `srt\\_ab\\_c`.* TO `srt_ab_c_user`@`%`"
+    assert grants(aws, "srt_abxc_user")[1] == f"GRANT {SEED_PRIVILEGES} ON `srt\\_abxc`.* TO `srt_abxc_user`@`%`"
+    # Grants are compared in the same escaped form: a rerun changes nothing.
+    assert harness.recap(harness.run(services))["changed"] == 0
+    creds = {name: harness.credentials(name) for name in ("srt_ab_c", "srt_abxc")}
+    for own, other in (("srt_ab_c", "srt_abxc"), ("srt_abxc", "srt_ab_c")):
+        with login(aws, f"{own}_user", creds[own]["password"]) as conn, conn.cursor() as cur:
+            cur.execute(f"CREATE TABLE `{own}`.mine (id INT)")  # its own database works
+            cur.execute(f"DROP TABLE `{own}`.mine")
+            cur.execute("SHOW DATABASES")
+            assert {row[0] for row in cur.fetchall()} == {"information_schema", own}
+            for statement in (
+                f"USE `{other}`",
+                f"CREATE TABLE `{other}`.squat (id INT)",
+                f"DROP DATABASE `{other}`",
+            ):
+                with pytest.raises(pymysql.err.OperationalError) as denied:
+                    cur.execute(statement)
+                assert denied.value.args[0] in (1044, 1142), statement
+        assert other in databases(aws)
+    # Nor can the user of srt_ab_c create a database its unescaped grant would have matched (squatting).
+    with login(aws, "srt_ab_c_user", creds["srt_ab_c"]["password"]) as conn, conn.cursor() as cur:
+        with pytest.raises(pymysql.err.OperationalError) as denied:
+            cur.execute("CREATE DATABASE `srt_abyc`")
+        assert denied.value.args[0] == 1044
+    assert "srt_abyc" not in databases(aws)
+    harness.assert_nothing_leaked()
+
+
+def test_charset_and_collation_cannot_carry_sql(harness, aws):
+    """Issue 9 item 2: charset/collation are checked (allow-list, then the server's COLLATIONS) before any SQL."""
+    query(aws, "CREATE DATABASE srt_inj CHARACTER SET latin1 COLLATE latin1_swedish_ci")
+    comment_sql = (
+        "SELECT DEFAULT_CHARACTER_SET_NAME, SCHEMA_COMMENT FROM information_schema.SCHEMATA WHERE SCHEMA_NAME='srt_inj'"
+    )
+    injected = harness.run(
+        [{"name": "srt_inj"}], expect_rc=None, extra={"shared_rds_schemas_charset": "utf8mb4 COMMENT 'x' -- "}
+    )
+    assert injected.rc != 0
+    assert "shared_rds_schemas_charset" in injected.output
+    assert "is not one of utf8mb4, utf8mb3" in injected.output
+    assert query(aws, comment_sql) == [("latin1", "")]
+    assert not harness.secret_exists("srt_inj")
+
+    injected = harness.run(
+        [{"name": "srt_inj"}], expect_rc=None, extra={"shared_rds_schemas_collation": "utf8mb4_bin COMMENT 'x' -- "}
+    )
+    assert injected.rc != 0
+    assert "shared_rds_schemas_collation" in injected.output
+    assert query(aws, comment_sql) == [("latin1", "")]
+
+    # Shaped like a collation but not one the server has: refused by the server check, before any database.
+    unknown = harness.run(
+        [{"name": "srt_inj"}, {"name": "srt_new"}],
+        expect_rc=None,
+        extra={"shared_rds_schemas_collation": "utf8mb4_klingon_ci"},
+    )
+    assert unknown.rc != 0
+    assert "has no collation utf8mb4_klingon_ci" in unknown.output
+    assert "srt_new" not in databases(aws)
+    assert query(aws, comment_sql) == [("latin1", "")]
+    harness.assert_nothing_leaked()
+
+
+def test_password_length_refusal_is_visible(harness, aws):
+    """Issue 9 item 9: a non-secret input is validated in a task that is not no_log, so its message shows."""
+    result = harness.run([{"name": "srt_short"}], expect_rc=None, extra={"shared_rds_schemas_password_length": 8})
+    assert result.rc != 0
+    assert "shared_rds_schemas_password_length 8 must be an integer from 32" in result.output
+    assert "srt_short" not in databases(aws)
+    assert not harness.secret_exists("srt_short")
+    assert "Publish what the real 60-db" not in result.stdout, "refused before the sandbox stand-ins changed anything"
 
 
 HOSTILE_NAMES = ["a;b", "x' OR '1'='1", "a" * 65, "FileFlow", ""]

@@ -8,8 +8,10 @@ import pytest
 from ansible_collections.org.platform.plugins.module_utils.shared_rds_services import (
     DEFAULT_PRIVILEGES,
     ServiceListError,
+    escape_grant_wildcards,
     plan_services,
     service_name_problem,
+    settings_problems,
 )
 
 
@@ -160,3 +162,62 @@ def test_rotation_list_marks_services_and_must_name_present_ones():
         plan_services([{"name": "crawler", "state": "absent", "confirm_drop": "crawler"}], "dev", rotate=["crawler"])
     with pytest.raises(ServiceListError, match="list of service names"):
         plan_services([{"name": "fileflow"}], "dev", rotate="fileflow")
+
+
+# Issue 9, item 1: `_` and `%` are LIKE wildcards in a database-level grant; every grant escapes them.
+@pytest.mark.parametrize(
+    ("database", "escaped"),
+    [("fileflow", "fileflow"), ("ab_c", "ab\\_c"), ("a_b_c", "a\\_b\\_c"), ("a%b", "a\\%b"), ("a\\b", "a\\\\b")],
+)
+def test_grant_wildcards_are_escaped(database, escaped):
+    assert escape_grant_wildcards(database) == escaped
+
+
+def test_grant_names_only_its_own_database():
+    (plan,) = plan_services([{"name": "ab_c"}], "dev")
+    assert plan.database == "ab_c"
+    assert plan.grant_database == "ab\\_c"
+    assert plan.priv == {"ab\\_c.*": "SELECT,INSERT,UPDATE,DELETE,CREATE,DROP,INDEX,ALTER"}
+    assert plan.as_dict()["priv"] == {"ab\\_c.*": "SELECT,INSERT,UPDATE,DELETE,CREATE,DROP,INDEX,ALTER"}
+
+
+# Issue 9, items 2 and 9: the settings that reach SQL or Secrets Manager are refused by the (visible) validation.
+@pytest.mark.parametrize(
+    ("settings", "problem"),
+    [
+        ({"charset": "utf8mb4", "collation": "utf8mb4_unicode_ci"}, None),
+        ({"charset": "utf8mb4", "collation": "utf8mb4_0900_ai_ci"}, None),
+        ({"charset": "latin1", "collation": "latin1_swedish_ci"}, None),
+        ({"charset": "binary", "collation": "binary"}, None),
+        ({"charset": "utf8mb4 COMMENT 'x' -- ", "collation": "utf8mb4_unicode_ci"}, "shared_rds_schemas_charset"),
+        ({"charset": "utf8mb4", "collation": "utf8mb4_bin COMMENT 'x' -- "}, "shared_rds_schemas_collation"),
+        ({"charset": "utf8mb4", "collation": "utf8mb4_bin;DROP DATABASE mysql"}, "shared_rds_schemas_collation"),
+        ({"charset": "utf8mb4", "collation": "latin1_swedish_ci"}, "not a collation of utf8mb4"),
+        ({"charset": "utf8mb4", "collation": "utf8mb4_unicode_ci\n"}, "shared_rds_schemas_collation"),
+        ({"charset": "UTF8MB4", "collation": "utf8mb4_unicode_ci"}, "shared_rds_schemas_charset"),
+        ({"charset": "utf8mb4", "collation": "utf8mb4_unicode_ci", "password_length": 8}, "password_length 8"),
+        ({"charset": "utf8mb4", "collation": "utf8mb4_unicode_ci", "password_length": 32}, None),
+        ({"charset": "utf8mb4", "collation": "utf8mb4_unicode_ci", "password_length": 10**6}, "password_length"),
+        ({"charset": "utf8mb4", "collation": "utf8mb4_unicode_ci", "recovery_window_days": 3}, "7 to 30"),
+        ({"charset": "utf8mb4", "collation": "utf8mb4_unicode_ci", "recovery_window_days": 30}, None),
+    ],
+)
+def test_settings_rule(settings, problem):
+    problems = settings_problems(**settings)
+    if problem is None:
+        assert problems == []
+    else:
+        assert any(problem in found for found in problems), problems
+
+
+def test_settings_problems_are_reported_with_the_list():
+    with pytest.raises(ServiceListError) as error:
+        plan_services(
+            [{"name": "Bad"}],
+            "dev",
+            settings={"charset": "utf8mb4 COMMENT 'x' -- ", "collation": "x", "password_length": 8},
+        )
+    message = str(error.value)
+    assert "shared_rds_schemas_charset" in message
+    assert "password_length 8" in message
+    assert "name 'Bad'" in message
