@@ -1,3 +1,5 @@
+# Copyright: (c) 2026, Platform team (@org-platform)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Issue 9 item 10: no secret reaches a command line (or -vvv output) during the sandbox lifecycle.
 
 site.yml (at -vvv) and destroy.yml run against the sandbox while a thread samples every process's

@@ -1,3 +1,5 @@
+# Copyright: (c) 2026, Platform team (@org-platform)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Issue 9: every mistake fails before anything changes (site.yml, destroy.yml, playbooks/golden_ami.yml,
 playbooks/shared_rds.yml and the state backend), against the sandbox's AWS emulator.
 

@@ -1,3 +1,5 @@
+# Copyright: (c) 2026, Platform team (@org-platform)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Issue 9 item 8: every name check in the collection is a full match, so a trailing newline is refused.
 
 ``re.match(r"^...$")`` accepts "dev\\n" (``$`` matches before a final newline) and a directory with a newline in
