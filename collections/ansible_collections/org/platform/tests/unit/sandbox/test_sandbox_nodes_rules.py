@@ -92,7 +92,8 @@ def test_golden_instances_are_pending_until_the_node_service_reports_them(moto):
     assert status.startswith("200")
     assert {n["instance_id"]: n["state"] for n in listing["nodes"]} == {ids[0]: "running", ids[1]: "pending"}
     node = next(n for n in listing["nodes"] if n["instance_id"] == ids[0])
-    assert node["vpc_cidr"] == "10.7.0.0/16" and node["private_ip"].startswith("10.7.1.")
+    assert node["vpc_cidr"] == "10.7.0.0/16"
+    assert node["private_ip"].startswith("10.7.1.")
     # RunInstances' instance profile reaches every instance, not only the first (moto gave it to one).
     assert all(n["role_arn"].endswith(":role/node") for n in listing["nodes"])
     assert _state(moto, ids[0]) == "running"
@@ -102,7 +103,8 @@ def test_stop_and_terminate_wait_for_the_machine_and_only_aws_transitions_are_ac
     ids, _ = _fleet(moto, count=1)
     (instance_id,) = ids
     status, answer = _control({"instance_id": instance_id, "state": "terminated"})
-    assert status.startswith("409") and "pending cannot become terminated" in answer["error"]
+    assert status.startswith("409")
+    assert "pending cannot become terminated" in answer["error"]
     _control({"instance_id": instance_id, "state": "running"})
     moto["ec2"].stop_instances(InstanceIds=[instance_id])
     assert _state(moto, instance_id) == "stopping"
@@ -120,7 +122,7 @@ def test_stop_and_terminate_wait_for_the_machine_and_only_aws_transitions_are_ac
 
 def test_without_a_node_service_instances_behave_as_in_moto(moto, monkeypatch):
     monkeypatch.setitem(ec2_nodes.ATTACHED, "value", False)
-    ids, answer = _fleet(moto, count=1)
+    ids, _answer = _fleet(moto, count=1)
     assert _state(moto, ids[0]) == "running"
 
 
@@ -144,7 +146,8 @@ def test_an_instance_registers_only_with_its_own_credentials_and_is_then_online(
     ids = _online(moto)
     assert moto["ssm"].describe_instance_information()["InstanceInformationList"] == []
     foreign = _agent_ping(ids[0], _instance_creds(moto, ids[1]))
-    assert foreign.status_code == 400 and "AccessDeniedException" in foreign.text
+    assert foreign.status_code == 400
+    assert "AccessDeniedException" in foreign.text
     assert _agent_ping(ids[0], _instance_creds(moto, ids[0])).status_code == 200
     listing = moto["ssm"].describe_instance_information()["InstanceInformationList"]
     assert [(i["InstanceId"], i["PingStatus"], i["IamRole"]) for i in listing] == [(ids[0], "Online", "node")]
@@ -155,7 +158,8 @@ def test_an_instance_registers_only_with_its_own_credentials_and_is_then_online(
 def test_a_stopped_instance_is_connection_lost_and_a_pending_one_cannot_register(moto):
     ids, _ = _fleet(moto, count=1)
     refused = _agent_ping(ids[0], _instance_creds(moto, ids[0]))
-    assert refused.status_code == 400 and "is not running" in refused.text
+    assert refused.status_code == 400
+    assert "is not running" in refused.text
     _control({"instance_id": ids[0], "state": "running"})
     assert _agent_ping(ids[0], _instance_creds(moto, ids[0])).status_code == 200
     moto["ec2"].stop_instances(InstanceIds=ids)
@@ -174,7 +178,8 @@ def test_sessions_are_bound_to_target_and_token_and_counted(moto):
     _agent_ping(ids[0], _instance_creds(moto, ids[0]))
     session = moto["ssm"].start_session(Target=ids[0])
     caller = moto["ssm"]._request_signer._credentials.access_key
-    assert session["SessionId"].startswith(f"{caller}-") and session["StreamUrl"].startswith("ws")
+    assert session["SessionId"].startswith(f"{caller}-")
+    assert session["StreamUrl"].startswith("ws")
     bound = ssm_sessions.verify(session["SessionId"], session["TokenValue"])
     assert bound == {"session_id": session["SessionId"], "target": ids[0], "caller": caller}
     assert ssm_sessions.verify(session["SessionId"], "wrong-token") is None
@@ -219,7 +224,8 @@ def test_image_cache_is_keyed_by_the_recipe(tmp_path):
     ]
     assert len({r.digest() for r in changed} | {base.digest()}) == 4
     path = image.image_path(base, tmp_path)
-    assert path.parent == tmp_path / "images" and base.digest() in path.name
+    assert path.parent == tmp_path / "images"
+    assert base.digest() in path.name
     assert not image.is_built(path)
     path.mkdir(parents=True)
     (path / ".org-platform-image.json").write_text("{}")
@@ -228,14 +234,20 @@ def test_image_cache_is_keyed_by_the_recipe(tmp_path):
 
 def test_network_names_and_addresses():
     tag = net.sandbox_tag(Path("/tmp/some-sandbox"))
-    assert len(tag) == 4 and tag == net.sandbox_tag(Path("/tmp/some-sandbox/../some-sandbox"))
+    assert len(tag) == 4
+    assert tag == net.sandbox_tag(Path("/tmp/some-sandbox/../some-sandbox"))
     vpc = net.VpcNet(tag, 0, "vpc-1", "10.7.0.0/16")
-    assert vpc.endpoint == "10.7.0.2" and vpc.prefixlen == 16
+    assert vpc.endpoint == "10.7.0.2"
+    assert vpc.prefixlen == 16
     node = net.NodeNet(tag, "i-0123456789abcdef0", "10.7.1.4", vpc)
     for name in (vpc.netns, vpc.host_link, node.netns, node.bridge_port):
-        assert len(name) <= 15 and name.startswith(("op", "n")) and tag in name
+        assert len(name) <= 15
+        assert name.startswith(("op", "n"))
+        assert tag in name
     host, router = vpc.host_link_addresses()
-    assert host.startswith("198.1") and router.startswith("198.1") and host != router
+    assert host.startswith("198.1")
+    assert router.startswith("198.1")
+    assert host != router
     other = net.VpcNet("ffff" if tag != "ffff" else "0000", 0, "vpc-1", "10.7.0.0/16")
     assert other.host_link_addresses() != vpc.host_link_addresses()
     with pytest.raises(net.NetworkError, match="outside VPC"):
@@ -283,7 +295,9 @@ def test_metadata_server_requires_the_imdsv2_token_of_the_caller():
         assert call("/meta-data/instance-id", headers=auth) == (200, "i-1")
         assert call("/meta-data/iam/security-credentials/", headers=auth) == (200, "node")
         status, body = call("/meta-data/iam/security-credentials/node", headers=auth)
-        assert status == 200 and json.loads(body)["AccessKeyId"] == "ASIA1" and issued == ["i-1"]
+        assert status == 200
+        assert json.loads(body)["AccessKeyId"] == "ASIA1"
+        assert issued == ["i-1"]
         assert call("/meta-data/no-such-thing", headers=auth)[0] == 404
     finally:
         server.shutdown()
