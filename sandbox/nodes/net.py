@@ -75,6 +75,10 @@ class VpcNet:
         return str(base + 1), str(base + 2)
 
 
+def node_netns(tag: str, instance_id: str) -> str:
+    return f"op{tag}-{instance_id[-8:]}"
+
+
 @dataclass(frozen=True)
 class NodeNet:
     tag: str
@@ -84,7 +88,7 @@ class NodeNet:
 
     @property
     def netns(self) -> str:
-        return f"op{self.tag}-{self.instance_id[-8:]}"
+        return node_netns(self.tag, self.instance_id)
 
     @property
     def bridge_port(self) -> str:
