@@ -125,8 +125,16 @@ class NodeService:
         server = MetadataServer(imds_sock, lambda ip: self.lookup(vpc_id, ip), self.credentials).start()
         self.listeners[vpc_id] = [*forwarders, server]
         self.vpcs[vpc_id] = vpc
+        self.write_vpcs()
         log(f"VPC {vpc_id} ({vpc.cidr}): endpoints on {vpc.endpoint} (ports 80, 3306, 8775) in {vpc.netns}")
         return vpc
+
+    def write_vpcs(self) -> None:
+        """``<state>/nodes/vpcs.json``: each VPC's endpoint address (inventories/sandbox reads it)."""
+        vpcs = {v.vpc_id: {"endpoint": v.endpoint, "cidr": v.cidr, "netns": v.netns} for v in self.vpcs.values()}
+        target = self.state_dir / "nodes" / "vpcs.json"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(vpcs, indent=2, sort_keys=True) + "\n")
 
     def machine_for(self, node: dict[str, Any]) -> machine.Machine:
         found = self.machines.get(node["instance_id"])
@@ -216,6 +224,7 @@ class NodeService:
                 with contextlib.suppress(OSError):
                     item.shutdown() if isinstance(item, MetadataServer) else item.close()
         net.cleanup(self.tag)
+        (self.state_dir / "nodes" / "vpcs.json").unlink(missing_ok=True)
         with contextlib.suppress(OSError):
             self._post({"attach": False})
         log("stopped every machine and removed the VPC networks")

@@ -119,7 +119,9 @@ def fleet(tmp_path_factory):
     saved = {k: os.environ.get(k) for k in [*DUMMY, "ORG_PLATFORM_EMULATOR_SSM_ONLINE_S", "AWS_ENDPOINT_URL"]}
     os.environ.update(DUMMY)
     os.environ.pop("AWS_ENDPOINT_URL", None)
-    os.environ["ORG_PLATFORM_EMULATOR_SSM_ONLINE_S"] = "6"  # the emulator's Online window: short for the fault test
+    os.environ["ORG_PLATFORM_EMULATOR_SSM_ONLINE_S"] = (
+        "12"  # Online window (agent pings every 5 s): short for the fault test
+    )
     sandbox = Sandbox(state_dir, nodes=True)
     try:
         endpoints = sandbox.up()["endpoints"]
@@ -156,7 +158,10 @@ def test_instances_boot_real_machines_and_register_with_ssm(fleet):
     assert set(_states(fleet["c"]["ec2"], ids).values()) == {"running"}
     assert set(_ping_status(fleet["c"]["ssm"], ids).values()) == {"Online"}
     for instance_id in ids:
-        assert node_exec(state_dir, instance_id, "systemctl", "is-system-running").stdout.strip() == "running"
+        system = node_exec(state_dir, instance_id, "systemctl", "is-system-running").stdout.strip()
+        failed = node_exec(state_dir, instance_id, "systemctl", "--failed", "--no-legend", "--plain").stdout
+        journal = node_exec(state_dir, instance_id, "journalctl", "-b", "-p", "warning", "--no-pager").stdout[-2000:]
+        assert system == "running", f"{instance_id}: {system}; failed units: {failed}\n{journal}"
         agent = node_exec(state_dir, instance_id, "systemctl", "is-active", "amazon-ssm-agent")
         assert agent.stdout.strip() == "active"
         private_ip = fleet["c"]["ec2"].describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
@@ -343,6 +348,40 @@ def _session_counters(fleet) -> dict:
 
     with urllib.request.urlopen(f"{fleet['url']}/_org_platform/ssm", timeout=10) as answer:  # noqa: S310
         return json.loads(answer.read())["counters"]
+
+
+def test_the_sandbox_aws_ec2_inventory_groups_the_running_nodes_and_reaches_them(fleet):
+    ec2, (server, agent) = fleet["c"]["ec2"], fleet["ids"]
+    ec2.create_tags(
+        Resources=[server], Tags=[{"Key": "Environment", "Value": "sandbox"}, {"Key": "Role", "Value": "rke2-server"}]
+    )
+    ec2.create_tags(
+        Resources=[agent], Tags=[{"Key": "Environment", "Value": "sandbox"}, {"Key": "Role", "Value": "rke2-agent"}]
+    )
+    other = launch(fleet, 1)[0][0]  # running, but of no environment: not in the inventory
+    fleet["c"]["s3"].create_bucket(Bucket="org-sandbox-ssm-transfer")
+    env = _ansible_env(fleet)
+    graph = subprocess.run(
+        [str(VENV_BIN / "ansible-inventory"), "-i", "inventories/sandbox", "--graph"],
+        capture_output=True, text=True, env=env, cwd=REPO_ROOT, timeout=120, check=False,
+    )  # fmt: skip
+    assert graph.returncode == 0, graph.stderr
+    lines = [line.strip(" |-") for line in graph.stdout.splitlines()]
+    assert lines[lines.index("@rke2_servers:") + 1] == server
+    assert lines[lines.index("@rke2_agents:") + 1] == agent
+    assert other not in graph.stdout
+    listing = subprocess.run(
+        [str(VENV_BIN / "ansible-inventory"), "-i", "inventories/sandbox", "--host", server],
+        capture_output=True, text=True, env=env, cwd=REPO_ROOT, timeout=120, check=False,
+    )  # fmt: skip
+    assert json.loads(listing.stdout)["ansible_connection"] == "amazon.aws.aws_ssm"
+    ping = subprocess.run(
+        [str(VENV_BIN / "ansible"), "-i", "inventories/sandbox", "rke2_servers:rke2_agents", "-m", "ansible.builtin.ping"],
+        capture_output=True, text=True, env=env, cwd=REPO_ROOT, timeout=300, check=False,
+    )  # fmt: skip
+    assert ping.returncode == 0, ping.stdout + ping.stderr
+    assert ping.stdout.count('"ping": "pong"') == 2
+    fleet["c"]["ec2"].terminate_instances(InstanceIds=[other])
 
 
 def test_a_node_that_loses_its_endpoint_route_goes_offline_and_terminate_removes_it(fleet):
