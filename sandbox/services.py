@@ -397,9 +397,10 @@ class Sandbox:
         return {"stopped": stopped, "purged": purge}
 
     def status(self) -> dict:
+        services = self.services + ([self.nodes] if self.nodes not in self.services and self.nodes.pid() else [])
         return {
             service.name: {"running": service.running(), "pid": service.pid(), "port": service.port()}
-            for service in self.services
+            for service in services
         }
 
     def endpoints(self) -> dict:
