@@ -119,9 +119,8 @@ def fleet(tmp_path_factory):
     saved = {k: os.environ.get(k) for k in [*DUMMY, "ORG_PLATFORM_EMULATOR_SSM_ONLINE_S", "AWS_ENDPOINT_URL"]}
     os.environ.update(DUMMY)
     os.environ.pop("AWS_ENDPOINT_URL", None)
-    os.environ["ORG_PLATFORM_EMULATOR_SSM_ONLINE_S"] = (
-        "12"  # Online window (agent pings every 5 s): short for the fault test
-    )
+    # The emulator's Online window (the agent pings every 5 s): short for the fault test, with room for load.
+    os.environ["ORG_PLATFORM_EMULATOR_SSM_ONLINE_S"] = "20"
     sandbox = Sandbox(state_dir, nodes=True)
     try:
         endpoints = sandbox.up()["endpoints"]
@@ -384,6 +383,21 @@ def test_the_sandbox_aws_ec2_inventory_groups_the_running_nodes_and_reaches_them
     fleet["c"]["ec2"].terminate_instances(InstanceIds=[other])
 
 
+def test_stop_powers_the_machine_off_and_start_boots_it_again_with_its_disk(fleet):
+    ec2, state_dir, instance_id = fleet["c"]["ec2"], fleet["state_dir"], fleet["ids"][1]
+    node_exec(state_dir, instance_id, "sh", "-c", "echo kept > /var/lib/sandbox-marker")
+    ec2.stop_instances(InstanceIds=[instance_id])
+    assert _states(ec2, [instance_id])[instance_id] in ("stopping", "stopped")
+    _wait(lambda: _states(ec2, [instance_id])[instance_id] == "stopped", 60, "stopped")
+    assert not (state_dir / "nodes" / instance_id / "pid").exists()
+    assert (state_dir / "nodes" / instance_id / "upper" / "var/lib/sandbox-marker").is_file()
+    ec2.start_instances(InstanceIds=[instance_id])
+    assert _states(ec2, [instance_id])[instance_id] == "pending"
+    _wait(lambda: _ping_status(fleet["c"]["ssm"], [instance_id]).get(instance_id) == "Online", 90, "Online again")
+    assert _states(ec2, [instance_id])[instance_id] == "running"
+    assert node_exec(state_dir, instance_id, "cat", "/var/lib/sandbox-marker").stdout.strip() == "kept"
+
+
 def test_a_node_that_loses_its_endpoint_route_goes_offline_and_terminate_removes_it(fleet):
     (instance_id,), online = launch(fleet, 1)
     fleet["online_s"].update(online)
@@ -391,7 +405,7 @@ def test_a_node_that_loses_its_endpoint_route_goes_offline_and_terminate_removes
     netns = net.node_netns(net.sandbox_tag(fleet["state_dir"]), instance_id)
     subprocess.run(["ip", "-n", netns, "addr", "flush", "dev", "eth0"], check=True)
     ssm = fleet["c"]["ssm"]
-    _wait(lambda: _ping_status(ssm, [instance_id]).get(instance_id) == "ConnectionLost", 30, "ConnectionLost")
+    _wait(lambda: _ping_status(ssm, [instance_id]).get(instance_id) == "ConnectionLost", 60, "ConnectionLost")
     with pytest.raises(ClientError) as excinfo:
         ssm.start_session(Target=instance_id)
     assert excinfo.value.response["Error"]["Code"] == "TargetNotConnected"
@@ -400,7 +414,9 @@ def test_a_node_that_loses_its_endpoint_route_goes_offline_and_terminate_removes
     _wait(lambda: _states(fleet["c"]["ec2"], [instance_id])[instance_id] == "terminated", 60, "terminated")
     assert not home.exists()
     assert not (net.NETNS_DIR / netns).exists()
-    assert set(_ping_status(ssm, fleet["ids"]).values()) == {"Online"}  # the others are untouched
+    others = _ping_status(ssm, fleet["ids"])
+    log = (fleet["state_dir"] / "nodes" / "service.log").read_text()[-3000:]
+    assert set(others.values()) == {"Online"}, f"{others} {_states(fleet['c']['ec2'], fleet['ids'])}\n{log}"
 
 
 def test_down_after_a_killed_node_service_leaves_nothing(fleet):
