@@ -30,7 +30,7 @@ def imds(path: str, token: str | None = None, method: str = "GET") -> str:
     if token:
         headers["X-aws-ec2-metadata-token"] = token
     request = urllib.request.Request(f"{base}/latest/{path}", method=method, headers=headers)  # noqa: S310
-    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - fixed scheme from config
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - fixed scheme from config
         return response.read().decode()
 
 
@@ -98,7 +98,7 @@ def report(instance_id: str, creds: dict) -> None:
         }
     ).encode()
     request = signed_request(url, region, "AmazonSSM.UpdateInstanceInformation", body, creds)
-    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - fixed scheme from config
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - fixed scheme from config
         response.read()
 
 

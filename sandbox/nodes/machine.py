@@ -151,13 +151,16 @@ class Machine:
         leader = self.leader()
         if leader is None:
             return None
-        result = subprocess.run(
-            ["nsenter", "-t", str(leader), "-m", "-u", "-i", "-p", "-n", "systemctl", "is-system-running"],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=10,
-        )
+        try:
+            result = subprocess.run(
+                ["nsenter", "-t", str(leader), "-m", "-u", "-i", "-p", "-n", "systemctl", "is-system-running"],
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=10,
+            )
+        except subprocess.TimeoutExpired:
+            return None  # a busy machine answers later
         return result.stdout.strip() or None
 
     def booted(self) -> bool:

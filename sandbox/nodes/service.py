@@ -23,6 +23,7 @@ import signal
 import sys
 import threading
 import time
+import traceback
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,8 @@ class NodeService:
         self.nodes: dict[str, dict[str, Any]] = {}
         self.creds: dict[str, dict[str, Any]] = {}
         self.lock = threading.Lock()
+        self.creds_lock = threading.Lock()
+        self.sts: Any = None
         self.stopping = threading.Event()
         self.image: Path | None = None
 
@@ -79,20 +82,26 @@ class NodeService:
         return None
 
     def credentials(self, node: dict[str, Any]) -> dict[str, Any] | None:
-        cached = self.creds.get(node["instance_id"])
-        if cached and cached["expires"] - time.time() > 300:
-            return cached["document"]
-        import boto3
+        with self.creds_lock:  # one STS call per instance and hour; boto3 clients are made once, not per thread
+            cached = self.creds.get(node["instance_id"])
+            if cached and cached["expires"] - time.time() > 300:
+                return cached["document"]
+            if self.sts is None:
+                import boto3
 
-        sts = boto3.client(
-            "sts",
-            endpoint_url=f"http://127.0.0.1:{self.aws_port}",
-            region_name=node["region"],
-            aws_access_key_id="emulator-dummy-access-key",
-            aws_secret_access_key="emulator-dummy-secret-access-key-0000",  # noqa: S106 - the emulator's dummy
-        )
-        answer = sts.assume_role(RoleArn=node["role_arn"], RoleSessionName=node["instance_id"], DurationSeconds=3600)
-        c = answer["Credentials"]
+                self.sts = boto3.session.Session().client(
+                    "sts",
+                    endpoint_url=f"http://127.0.0.1:{self.aws_port}",
+                    region_name=node["region"],
+                    aws_access_key_id="emulator-dummy-access-key",
+                    aws_secret_access_key="emulator-dummy-secret-access-key-0000",  # noqa: S106 - emulator dummy
+                )
+            answer = self.sts.assume_role(
+                RoleArn=node["role_arn"], RoleSessionName=node["instance_id"], DurationSeconds=3600
+            )
+            return self._remember(node["instance_id"], answer["Credentials"])
+
+    def _remember(self, instance_id: str, c: dict[str, Any]) -> dict[str, Any]:
         document = {
             "Code": "Success",
             "LastUpdated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -102,7 +111,7 @@ class NodeService:
             "Token": c["SessionToken"],
             "Expiration": c["Expiration"].strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
-        self.creds[node["instance_id"]] = {"document": document, "expires": c["Expiration"].timestamp()}
+        self.creds[instance_id] = {"document": document, "expires": c["Expiration"].timestamp()}
         return document
 
     # -- networks ---------------------------------------------------------------------------------------
@@ -164,6 +173,8 @@ class NodeService:
                 self.follow(instance_id, node)
             except (net.NetworkError, machine.MachineError, OSError) as exc:
                 log(f"{instance_id}: {exc}")
+            except Exception:  # one node's surprise must not stop the other nodes' machines
+                log(f"{instance_id}: unexpected error\n{traceback.format_exc()}")
 
     def follow(self, instance_id: str, node: dict[str, Any]) -> None:
         state = node["state"]
@@ -208,7 +219,7 @@ class NodeService:
         while not self.stopping.is_set():
             try:
                 self.step()
-            except OSError as exc:
+            except (OSError, ValueError) as exc:
                 log(f"emulator not answering: {exc}")
             self.stopping.wait(POLL_S)
         self.shutdown()

@@ -414,9 +414,16 @@ def test_a_node_that_loses_its_endpoint_route_goes_offline_and_terminate_removes
     _wait(lambda: _states(fleet["c"]["ec2"], [instance_id])[instance_id] == "terminated", 60, "terminated")
     assert not home.exists()
     assert not (net.NETNS_DIR / netns).exists()
-    others = _ping_status(ssm, fleet["ids"])
-    log = (fleet["state_dir"] / "nodes" / "service.log").read_text()[-3000:]
-    assert set(others.values()) == {"Online"}, f"{others} {_states(fleet['c']['ec2'], fleet['ids'])}\n{log}"
+    # The others are untouched: Online (allowing a ping or two lost to a loaded machine).
+    try:
+        _wait(lambda: set(_ping_status(ssm, fleet["ids"]).values()) == {"Online"}, 40, "the others Online")
+    except AssertionError:
+        others = _ping_status(ssm, fleet["ids"])
+        log = (fleet["state_dir"] / "nodes" / "service.log").read_text()[-3000:]
+        for lost in [i for i, status in others.items() if status != "Online"]:
+            agent_log = node_exec(fleet["state_dir"], lost, "journalctl", "-u", "amazon-ssm-agent", "--no-pager")
+            log += f"\n--- {lost} agent:\n{agent_log.stdout[-3000:]}"
+        raise AssertionError(f"{others} {_states(fleet['c']['ec2'], fleet['ids'])}\n{log}") from None
 
 
 def test_down_after_a_killed_node_service_leaves_nothing(fleet):
