@@ -342,6 +342,34 @@ def test_ansible_ping_and_a_play_over_the_real_aws_ssm_connection(fleet, tmp_pat
     assert fleet["c"]["s3"].list_objects_v2(Bucket=BUCKET).get("KeyCount", 0) == 0  # every transfer deleted
 
 
+def _plugin(fleet, response: dict, target: str, stdin: str = "") -> subprocess.CompletedProcess:
+    argv = [
+        str(REPO_ROOT / "sandbox/bin/session-manager-plugin"), json.dumps(response), "us-east-1", "StartSession",
+        "", json.dumps({"Target": target}), fleet["url"],
+    ]  # fmt: skip
+    env = {**os.environ, "ORG_PLATFORM_SANDBOX_DIR": str(fleet["state_dir"])}
+    return subprocess.run(argv, input=stdin, capture_output=True, text=True, env=env, timeout=30, check=False)
+
+
+def test_the_stand_in_plugin_refuses_a_wrong_token_or_target_and_relays_a_shell(fleet):
+    ssm, (first, second) = fleet["c"]["ssm"], fleet["ids"]
+    session = ssm.start_session(Target=first)
+    forged = _plugin(fleet, {**session, "TokenValue": "forged"}, first)
+    assert forged.returncode == 1
+    assert "refused by the SSM endpoint (403)" in forged.stderr
+    elsewhere = _plugin(fleet, session, second)
+    assert elsewhere.returncode == 1
+    assert f"is for {first}, not {second}" in elsewhere.stderr
+    shell = _plugin(fleet, session, first, stdin="id -un; hostname; exit 3\n")
+    assert shell.returncode == 3, shell.stdout + shell.stderr
+    assert shell.stdout.startswith("SIMULATED: session-manager-plugin stand-in")
+    assert f"Starting session with SessionId: {session['SessionId']}" in shell.stdout
+    assert "ssm-user" in shell.stdout
+    assert shell.stderr == ""  # the aws_ssm plugin cannot read a plugin's stderr (see the stand-in's docstring)
+    ssm.terminate_session(SessionId=session["SessionId"])
+    assert _plugin(fleet, session, first).returncode == 1  # a terminated session cannot be attached
+
+
 def _session_counters(fleet) -> dict:
     import urllib.request
 
