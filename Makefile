@@ -7,7 +7,7 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
-DEBIAN_PACKAGES := mariadb-server mariadb-client packer debootstrap
+DEBIAN_PACKAGES := mariadb-server mariadb-client packer debootstrap systemd-container iproute2 util-linux
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # The emulated AWS is reached with dummy credentials; nothing here may talk to real AWS.

@@ -158,7 +158,7 @@ class Service(abc.ABC):
                 raise SandboxError(f"{self.name} exited with {process.returncode}; log tail:\n{tail}")
             return self.ready(port)
 
-        wait_until(answering, START_TIMEOUT_S, f"{self.name} on {LOOPBACK}:{port}")
+        wait_until(answering, getattr(self, "START_TIMEOUT_S", START_TIMEOUT_S), f"{self.name} on {LOOPBACK}:{port}")
         self.after_start(port)
         return True
 
@@ -311,6 +311,55 @@ class MariaDB(Service):
         }
 
 
+class Nodes(Service):
+    """The node service (``python -m sandbox.nodes serve``): EC2 instances of golden images become machines.
+
+    Needs root, ``systemd-nspawn`` (Debian package systemd-container) and ``debootstrap``; the first start
+    builds the base image (about a minute, then cached).
+    """
+
+    START_TIMEOUT_S = 600.0
+
+    def __init__(self, state_dir: Path, aws: AwsEmulator, mysql: MariaDB):
+        super().__init__("nodes", state_dir)
+        self.aws = aws
+        self.mysql = mysql
+
+    def prepare(self) -> None:
+        missing = [tool for tool in ("systemd-nspawn", "debootstrap", "nsenter", "ip") if not shutil.which(tool)]
+        if missing:
+            raise SandboxError(
+                f"sandbox nodes need {', '.join(missing)} (Debian: systemd-container debootstrap iproute2)"
+            )
+        if os.geteuid() != 0:
+            raise SandboxError("sandbox nodes need root (network namespaces and systemd-nspawn)")
+        os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p)
+
+    def command(self, port: int) -> list[str]:
+        return [
+            sys.executable, "-m", "sandbox.nodes", "serve", "--state-dir", str(self.state_dir),
+            "--aws-port", str(self.aws.port()), "--mysql-port", str(self.mysql.port() or 0),
+        ]  # fmt: skip
+
+    def ready(self, port: int) -> bool:
+        try:
+            url = f"http://{LOOPBACK}:{self.aws.port()}/_org_platform/nodes"
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return bool(json.loads(response.read()).get("attached"))
+        except (OSError, ValueError):
+            return False
+
+    def endpoint(self) -> dict:
+        return {"state_dir": str(self.state_dir / "nodes"), "running": self.pid() is not None}
+
+    def stop(self) -> bool:
+        stopped = super().stop()
+        from sandbox.nodes.service import cleanup
+
+        left = cleanup(self.state_dir)
+        return stopped or bool(left["machines"] or left["netns"] or left["links"])
+
+
 def _os_user() -> str:
     import pwd
 
@@ -320,9 +369,11 @@ def _os_user() -> str:
 class Sandbox:
     """All sandbox services under one state directory."""
 
-    def __init__(self, state_dir: Path | None = None):
+    def __init__(self, state_dir: Path | None = None, nodes: bool = False):
         self.state_dir = (state_dir or state_dir_from_env()).resolve()
-        self.services: list[Service] = [AwsEmulator(self.state_dir), MariaDB(self.state_dir)]
+        aws, mysql = AwsEmulator(self.state_dir), MariaDB(self.state_dir)
+        self.nodes = Nodes(self.state_dir, aws, mysql)
+        self.services: list[Service] = [aws, mysql] + ([self.nodes] if nodes else [])
 
     @property
     def endpoints_file(self) -> Path:
@@ -336,16 +387,20 @@ class Sandbox:
         return {"started": started, "endpoints": endpoints}
 
     def down(self, purge: bool = False) -> dict:
-        stopped = [service.name for service in self.services if service.stop()]
+        # The node service first (its machines talk to the others); it also runs even when this Sandbox
+        # was made without nodes, so a killed `up --nodes` leaves nothing behind either.
+        services = [self.nodes] + [s for s in self.services if s is not self.nodes]
+        stopped = [service.name for service in services if service.stop()]
         self.endpoints_file.unlink(missing_ok=True)
         if purge:
             shutil.rmtree(self.state_dir, ignore_errors=True)
         return {"stopped": stopped, "purged": purge}
 
     def status(self) -> dict:
+        services = self.services + ([self.nodes] if self.nodes not in self.services and self.nodes.pid() else [])
         return {
             service.name: {"running": service.running(), "pid": service.pid(), "port": service.port()}
-            for service in self.services
+            for service in services
         }
 
     def endpoints(self) -> dict:
