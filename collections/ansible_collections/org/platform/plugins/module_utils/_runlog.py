@@ -36,6 +36,8 @@ from typing import Any
 STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 MASK = "********"
 MIN_SECRET_LENGTH = 4
+# What masked values already look like (Ansible's no_log placeholder, the Terraform runner's mask): never secrets.
+MASKED_VALUES = frozenset({"VALUE_SPECIFIED_IN_NO_LOG_PARAMETER", "(sensitive value)", "********"})
 FILE_MODE = 0o600
 DIR_MODE = 0o700
 
@@ -187,20 +189,37 @@ def scalar_strings(value: Any) -> list[str]:
     return [str(value)]
 
 
-def named_secret_values(value: Any, _parent_secret: bool = False) -> list[str]:
-    """The scalars under keys that look secret (at any depth) inside a mapping or list."""
+def named_secret_values(value: Any) -> list[str]:
+    """The values of keys that look secret, at any depth inside a mapping or list.
+
+    A secret-named key's own value counts when it is a scalar or a list of scalars; under a secret-named key
+    holding a mapping (``credentials: {username, password}``, ``db_password: {actions: [create]}``) only the
+    secret-named keys count again, so structure words such as ``create`` are never taken for secrets.
+    """
     found: list[str] = []
     if isinstance(value, Mapping):
         for key, item in value.items():
-            if _parent_secret or looks_secret_name(key):
-                found += scalar_strings(item)
+            if looks_secret_name(key) and not isinstance(item, Mapping):
+                if isinstance(item, (list, tuple)):
+                    found += [
+                        s
+                        for element in item
+                        if not isinstance(element, (Mapping, list, tuple))
+                        for s in scalar_strings(element)
+                    ]
+                    found += [
+                        s
+                        for element in item
+                        if isinstance(element, (Mapping, list, tuple))
+                        for s in named_secret_values(element)
+                    ]
+                else:
+                    found += scalar_strings(item)
             else:
                 found += named_secret_values(item)
     elif isinstance(value, (list, tuple)):
         for item in value:
-            found += named_secret_values(item, _parent_secret)
-    elif _parent_secret:
-        found += scalar_strings(value)
+            found += named_secret_values(item)
     return found
 
 
@@ -227,6 +246,8 @@ class Redactor:
 
     def add(self, value: Any) -> None:
         for text in scalar_strings(value):
+            if text in MASKED_VALUES:
+                continue
             for form in {
                 text,
                 json.dumps(text)[1:-1],
