@@ -100,6 +100,7 @@ test: deps lint checkov-deps
 bench: deps
 	$(SANDBOX_ENV) $(PY) -m benchmarks.stack_runner
 	$(SANDBOX_ENV) $(PY) -m benchmarks.cleanup
+	$(SANDBOX_ENV) $(PY) -m benchmarks.run_log
 
 clean: sandbox-down
 	rm -rf .sandbox .work logs/*/ .pytest_cache

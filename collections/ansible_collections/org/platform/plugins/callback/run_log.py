@@ -100,6 +100,7 @@ import functools
 import getpass
 import json
 import os
+import re
 import shlex
 import socket
 import subprocess
@@ -130,6 +131,7 @@ try:
 except ImportError:  # pragma: no cover - ansible-core < 2.19
     EncryptedString = ()  # type: ignore[assignment,misc]
 
+_WRITING_LOOKUP = re.compile(r"\b(lookup|query|q)\(\s*['\"](ansible\.(builtin|legacy)\.)?password['\"]")
 NO_LOG_PLACEHOLDER = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
 MESSAGE_LIMIT = 300
 COLLECTION_ROOT = Path(__file__).resolve().parents[2]
@@ -506,8 +508,8 @@ class CallbackModule(CallbackBase):
     def _template(templar: Any, value: Any) -> Any:
         if isinstance(value, EncryptedString):
             return str(value)
-        if templar is None:
-            return value
+        if templar is None or _WRITING_LOOKUP.search(str(value)):
+            return value  # the password lookup writes a file: the play, not its log, decides when
         try:
             return templar.template(value)
         except Exception:

@@ -182,3 +182,42 @@ def test_documentation_lists_every_option_with_env_and_ini():
         assert option["ini"] == [{"section": "callback_run_log", "key": name}]
     assert doc["options"]["level"]["choices"] == ["milestones", "tasks"]
     assert run_log.CallbackModule.CALLBACK_NEEDS_ENABLED is True
+
+
+class _RecordingTemplar:
+    def __init__(self):
+        self.seen = []
+
+    def template(self, value):
+        self.seen.append(value)
+        return f"templated:{value}"
+
+
+@pytest.mark.parametrize(
+    ("value", "templated"),
+    [
+        ("{{ lookup('ansible.builtin.file', 'pw') }}", True),
+        ("{{ vault_db_password }}", True),
+        ("{{ lookup('ansible.builtin.password', '/tmp/pw length=20') }}", False),
+        ("{{ lookup('password', 'credentials/x') }}", False),
+        ("{{ query( \"ansible.legacy.password\", 'x') }}", False),
+    ],
+)
+def test_secret_values_are_templated_except_through_the_password_lookup(value, templated):
+    templar = _RecordingTemplar()
+    out = run_log.CallbackModule._template(templar, value)
+    assert (out == f"templated:{value}") is templated
+    assert bool(templar.seen) is templated
+
+
+def test_registered_values_leave_out_bookkeeping():
+    registered = {
+        "changed": False,
+        "rc": 0,
+        "cmd": ["echo", "x"],
+        "start": "2026-12-02 07:00:00.1",
+        "stdout": "CANARY-out",
+        "results": [{"item": "CANARY-item", "ansible_loop_var": "item", "stdout_lines": ["CANARY-line"]}],
+        "_ansible_no_log": True,
+    }
+    assert sorted(run_log.registered_values(registered)) == ["CANARY-item", "CANARY-line", "CANARY-out"]
