@@ -617,9 +617,13 @@ class CallbackModule(CallbackBase):
 
     @_fail_soft
     def v2_playbook_on_start(self, playbook):
+        file_name = Path(playbook._file_name)
+        if self._loader is not None:
+            # ansible-playbook a.yml b.yml: one run, one file (named after the first playbook)
+            self._event("OK", "-", "PLAYBOOK", f"next playbook {file_name}")
+            return
         self._start_time = datetime.now(UTC)
         self._started = time.monotonic()
-        file_name = Path(playbook._file_name)
         self._playbook_name = file_name.stem
         self._playbook_dir = file_name.resolve().parent
         self._loader = playbook.get_loader()
