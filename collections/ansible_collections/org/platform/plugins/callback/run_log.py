@@ -28,11 +28,13 @@ description:
     and unreachable are C(ERR). A skip because C(when) was false is C(OK)."
   - "Redaction by value, on every line: values of extra vars, inventory and play variables whose names look
     secret (C(*password*), C(*token*), C(*secret*), C(*private_key*), C(*api_key*), C(*credential*)) and every
-    vault-encrypted value; values of secret-named keys in any result (including C(set_fact) and
-    C(ansible_facts)); for C(no_log) tasks the secret-named arguments, every C(set_fact) value, every loop item
-    and the whole registered result; values of module parameters that came back as
-    C(VALUE_SPECIFIED_IN_NO_LOG_PARAMETER); plus the known secret shapes of C(_runlog.Redactor) (AWS secret
-    keys, passwords in URLs, RKE2 C(K10...) tokens, bearer tokens, private keys)."
+    vault-encrypted value; values of secret-named keys at the top of any result and in the C(ansible_facts) it
+    sets (C(set_fact), C(include_vars)); for C(no_log) tasks the secret-named arguments, the scalar values of
+    C(set_fact) and of loop items (structures count by their secret-named keys), and the output (C(stdout),
+    C(stderr), C(content), ...) and secret-named keys of the registered result; values of module parameters
+    that came back as C(VALUE_SPECIFIED_IN_NO_LOG_PARAMETER); plus the known secret shapes of
+    C(_runlog.Redactor) (AWS secret keys, passwords in URLs, RKE2 C(K10...) tokens, bearer tokens, private
+    keys). Values shorter than 4 characters are not masked."
   - A log directory that cannot be written (read-only, full, not a directory) gives one warning on the console
     and never fails the play. Retention keeps the newest O(retention) runs and never deletes a file of the
     current UTC day.
@@ -121,8 +123,10 @@ from ansible_collections.org.platform.plugins.module_utils._runlog import (
     create_log_file,
     line_stamp,
     looks_secret_name,
+    named_secret_values,
     parse_log_name,
     prune,
+    scalar_strings,
     upload_files,
 )
 
@@ -135,25 +139,50 @@ _WRITING_LOOKUP = re.compile(r"\b(lookup|query|q)\(\s*['\"](ansible\.(builtin|le
 NO_LOG_PLACEHOLDER = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
 MESSAGE_LIMIT = 300
 COLLECTION_ROOT = Path(__file__).resolve().parents[2]
-# Bookkeeping keys of a (registered) result that hold no secret of the task.
-_RESULT_META_KEYS = frozenset(
-    {"changed", "failed", "rc", "start", "end", "delta", "cmd", "attempts", "skipped", "censored", "invocation"}
-    | {"ansible_loop_var", "ansible_index_var", "item_label", "ansible_loop", "warnings", "deprecations"}
-)
+# What a no_log task's registered result holds as its output (command, slurp, uri, ...): secret as a whole.
+_OUTPUT_KEYS = frozenset({"stdout", "stderr", "stdout_lines", "stderr_lines", "content", "secret", "value", "json"})
 
 
 def registered_values(value: Any) -> list[Any]:
-    """The values a registered result holds, without its bookkeeping (times, return codes, loop variables)."""
+    """The secret part of a no_log task's registered result: its output and every secret-named key.
+
+    Loop results (``results``) count item by item. Bookkeeping, names, tags and ids of what the task touched are
+    left alone: masking them everywhere would blank out the log's ordinary words.
+    """
+    if not isinstance(value, Mapping):
+        return []
+    found: list[Any] = list(named_secret_values(value))
+    for key, item in value.items():
+        if key in _OUTPUT_KEYS:
+            found += scalar_strings(item)
+        elif key == "results" and isinstance(item, list):
+            for element in item:
+                found += registered_values(element)
+                if isinstance(element, Mapping) and not isinstance(element.get("item"), (Mapping, list)):
+                    found += scalar_strings(element.get("item"))
+    return found
+
+
+def quiet_values(value: Any) -> list[str]:
+    """The values of a no_log ``set_fact`` (a mapping of facts) or loop (a list of items).
+
+    A fact or item that is a scalar counts as a whole; a structure counts by its secret-named keys.
+    """
     if isinstance(value, Mapping):
+        found = []
+        for key, item in value.items():
+            if looks_secret_name(key) or not isinstance(item, (Mapping, list, tuple)):
+                found += scalar_strings(item)
+            else:
+                found += named_secret_values(item)
+        return found
+    if isinstance(value, (list, tuple)):  # loop items: a mapping item counts by its secret-named keys
         return [
-            v
-            for key, item in value.items()
-            if key not in _RESULT_META_KEYS and not str(key).startswith("_ansible")
-            for v in registered_values(item)
+            s
+            for item in value
+            for s in (named_secret_values(item) if isinstance(item, Mapping) else quiet_values(item))
         ]
-    if isinstance(value, (list, tuple)):
-        return [v for item in value for v in registered_values(item)]
-    return [value]
+    return scalar_strings(value)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -552,7 +581,7 @@ class CallbackModule(CallbackBase):
                 self._redactor.add(self._template(templar, args[key]))
         if no_log:
             if action in ("set_fact", "include_vars", "set_stats"):
-                self._redactor.add(self._template(templar, args))
+                self._redactor.add(quiet_values(self._template(templar, args)))
             else:
                 for key, value in args.items():
                     if looks_secret_name(key):
@@ -560,9 +589,9 @@ class CallbackModule(CallbackBase):
                     elif isinstance(value, (Mapping, list)):
                         self._redactor.add_named(self._template(templar, value))
             if task.loop is not None:
-                self._redactor.add(self._template(templar, task.loop))
+                self._redactor.add(quiet_values(self._template(templar, task.loop)))
             if "item" in data:
-                self._redactor.add(data["item"])
+                self._redactor.add(quiet_values([data["item"]]))
             if task.register:
                 self._registered.append((result.host, task, task.register))
 
@@ -652,7 +681,7 @@ class CallbackModule(CallbackBase):
                 self._upload = str(self._template(templar, upload))
         if not self._env:
             inventories = context.CLIARGS.get("inventory") or ()
-            self._env = env or (Path(inventories[0]).name if inventories else "") or "unknown"
+            self._env = env or (Path(inventories[0]).stem if inventories else "") or "unknown"
             self._open()
         self._end_play()
         self._play_started = time.monotonic()

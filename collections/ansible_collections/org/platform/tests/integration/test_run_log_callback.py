@@ -55,6 +55,15 @@ CANARY_PLAY = """
       ansible.builtin.debug:
         msg: "fact is {{ plain_fact }}"
 
+    - name: Keep a document quietly
+      ansible.builtin.set_fact:
+        quiet_doc: {host: ordinary-host-name, password: CANARY-dictpw-80}
+      no_log: true
+
+    - name: Show the document
+      ansible.builtin.debug:
+        msg: "doc {{ quiet_doc.host }} {{ quiet_doc.password }}"
+
     - name: Read a secret into a registered result
       ansible.builtin.command: echo CANARY-registered-73
       changed_when: false
@@ -188,6 +197,7 @@ def test_canaries_never_reach_any_log_file(playbook, tmp_path, aws):
     for task, shown in [
         ("Show the fact", f"fact is {MASK}"),
         ("Show the registered result", f"registered {MASK}"),
+        ("Show the document", f"doc ordinary-host-name {MASK}"),  # ordinary words stay readable
         ("Show the loop result", f"looped {MASK}"),
         ("Loop over a secret-named list", f"item={MASK}"),
         ("Use an extra var", f"token is {MASK}"),

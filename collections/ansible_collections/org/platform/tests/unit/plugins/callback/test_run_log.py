@@ -210,14 +210,31 @@ def test_secret_values_are_templated_except_through_the_password_lookup(value, t
     assert bool(templar.seen) is templated
 
 
-def test_registered_values_leave_out_bookkeeping():
+def test_registered_values_are_output_and_secret_keys_only():
     registered = {
         "changed": False,
         "rc": 0,
         "cmd": ["echo", "x"],
         "start": "2026-12-02 07:00:00.1",
         "stdout": "CANARY-out",
+        "name": "orders-credentials",
+        "tags": {"Project": "platform", "Environment": "sandbox"},
+        "password": "CANARY-pw",
         "results": [{"item": "CANARY-item", "ansible_loop_var": "item", "stdout_lines": ["CANARY-line"]}],
         "_ansible_no_log": True,
     }
-    assert sorted(run_log.registered_values(registered)) == ["CANARY-item", "CANARY-line", "CANARY-out"]
+    assert sorted(run_log.registered_values(registered)) == ["CANARY-item", "CANARY-line", "CANARY-out", "CANARY-pw"]
+
+
+@pytest.mark.parametrize(
+    ("value", "secrets"),
+    [
+        ({"plain_fact": "CANARY-1"}, ["CANARY-1"]),
+        ({"master": {"host": "db.internal", "port": 3306, "password": "CANARY-2"}}, ["CANARY-2"]),
+        ({"api_token": {"value": "CANARY-3"}}, ["CANARY-3"]),
+        (["CANARY-4", {"name": "svc", "secret": "CANARY-5"}], ["CANARY-4", "CANARY-5"]),
+        ("CANARY-6", ["CANARY-6"]),
+    ],
+)
+def test_quiet_values_of_no_log_facts_and_loops(value, secrets):
+    assert run_log.quiet_values(value) == secrets
