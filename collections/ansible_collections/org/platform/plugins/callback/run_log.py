@@ -511,9 +511,11 @@ class CallbackModule(CallbackBase):
         for name, value in variables.items():
             if name in ("hostvars", "vars", "groups", "group_names", "omit", "playbook_dir", "play_hosts"):
                 continue
-            secret = looks_secret_name(name)
-            if secret or isinstance(value, EncryptedString):
-                self._redactor.add(self._template(templar, value))
+            if isinstance(value, EncryptedString):
+                self._redactor.add(str(value))
+            elif looks_secret_name(name):
+                # a secret-named structure (``db_credentials: {user, password}``) counts by its secret-named keys
+                self._redactor.add(quiet_values([self._template(templar, value)]))
             elif isinstance(value, (Mapping, list)):
                 self._collect_nested(value, templar, depth=0)
 
@@ -522,8 +524,10 @@ class CallbackModule(CallbackBase):
             return
         if isinstance(value, Mapping):
             for key, item in value.items():
-                if looks_secret_name(key) or isinstance(item, EncryptedString):
-                    self._redactor.add(self._template(templar, item))
+                if isinstance(item, EncryptedString):
+                    self._redactor.add(str(item))
+                elif looks_secret_name(key):
+                    self._redactor.add(quiet_values([self._template(templar, item)]))
                 elif isinstance(item, (Mapping, list)):
                     self._collect_nested(item, templar, depth + 1)
         elif isinstance(value, list):

@@ -173,9 +173,21 @@ def strip_ansi(text: str) -> str:
     return _ANSI_RE.sub("", text)
 
 
+# Names about a secret rather than of one: db_secret_arn, master_secret_parameter, password_length, secret_tags.
+_ABOUT_SECRET_RE = re.compile(
+    r"(^|_)(names?|arns?|ids?|parameters?|length|days|files?|paths?|dir|tags|type|stage|version|prefix|policy|"
+    r"rotate|rotation|recovery_window_days|description|kms_key_id)$",
+    re.IGNORECASE,
+)
+
+
 def looks_secret_name(name: Any) -> bool:
-    """Whether a variable, key or parameter name says its value is a secret (password, token, ...)."""
-    return isinstance(name, str) and bool(_SECRET_NAME_RE.search(name))
+    """Whether a variable, key or parameter name says its value is a secret (password, token, ...).
+
+    Names that end in what describes a secret (``_name``, ``_arn``, ``_id``, ``_parameter``, ``_length``,
+    ``_file``, ``_path``, ``_tags``, ...) are not secrets themselves.
+    """
+    return isinstance(name, str) and bool(_SECRET_NAME_RE.search(name)) and not _ABOUT_SECRET_RE.search(name)
 
 
 def scalar_strings(value: Any) -> list[str]:

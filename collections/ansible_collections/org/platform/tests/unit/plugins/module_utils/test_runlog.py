@@ -102,6 +102,13 @@ def test_unwritable_dir_is_a_clear_error(tmp_path):
         ("password_length_hint", True),
         ("platform_env", False),
         ("compass", False),
+        ("shared_rds_schemas_secret_tags", False),
+        ("master_secret_arn", False),
+        ("shared_rds_schemas_master_secret_parameter", False),
+        ("shared_rds_schemas_password_length", False),
+        ("mysql_admin_password_file", False),
+        ("secret_name", False),
+        ("rke2_token_id", False),
         (3, False),
     ],
 )
