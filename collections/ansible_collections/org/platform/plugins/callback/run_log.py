@@ -32,7 +32,8 @@ description:
     sets (C(set_fact), C(include_vars)); for C(no_log) tasks the secret-named arguments, the scalar values of
     C(set_fact) and of loop items (structures count by their secret-named keys), and the output (C(stdout),
     C(stderr), C(content), ...) and secret-named keys of the registered result; values of module parameters
-    that came back as C(VALUE_SPECIFIED_IN_NO_LOG_PARAMETER); plus the known secret shapes of
+    that came back as C(VALUE_SPECIFIED_IN_NO_LOG_PARAMETER) (except C(ssm_parameter)'s C(value) of a type other
+    than C(SecureString)); plus the known secret shapes of
     C(_runlog.Redactor) (AWS secret keys, passwords in URLs, RKE2 C(K10...) tokens, bearer tokens, private
     keys). Values shorter than 4 characters are not masked."
   - A log directory that cannot be written (read-only, full, not a directory) gives one warning on the console
@@ -154,13 +155,26 @@ def registered_values(value: Any) -> list[Any]:
     found: list[Any] = list(named_secret_values(value))
     for key, item in value.items():
         if key in _OUTPUT_KEYS:
-            found += scalar_strings(item)
+            # text output counts whole; a structure (secretsmanager's ``secret`` metadata, a uri ``json``
+            # body) by its secret-named keys
+            found += quiet_values([item])
         elif key == "results" and isinstance(item, list):
             for element in item:
                 found += registered_values(element)
                 if isinstance(element, Mapping) and not isinstance(element.get("item"), (Mapping, list)):
                     found += scalar_strings(element.get("item"))
     return found
+
+
+def _public_no_log_parameter(action: str, key: str, args: Mapping[str, Any]) -> bool:
+    """A parameter a module always declares no_log although its value is public by a sibling parameter.
+
+    ``ssm_parameter``'s ``value`` is no_log for every type; only a ``SecureString`` holds a secret (an AMI id or a
+    VPC id published as a ``String`` would otherwise be masked in the whole log).
+    """
+    if action == "ssm_parameter" and key == "value":
+        return str(args.get("string_type") or "String") != "SecureString"
+    return False
 
 
 def quiet_values(value: Any) -> list[str]:
@@ -581,7 +595,7 @@ class CallbackModule(CallbackBase):
         args = task.args or {}
         action = (task.resolved_action or task.action or "").rsplit(".", 1)[-1]
         for key in masked:
-            if key in args:
+            if key in args and not _public_no_log_parameter(action, key, args):
                 self._redactor.add(self._template(templar, args[key]))
         if no_log:
             if action in ("set_fact", "include_vars", "set_stats"):

@@ -220,10 +220,17 @@ def test_registered_values_are_output_and_secret_keys_only():
         "name": "orders-credentials",
         "tags": {"Project": "platform", "Environment": "sandbox"},
         "password": "CANARY-pw",
+        "secret": {"name": "sandbox-master", "tags": {"Team": "platform"}, "secret_string": "CANARY-ss"},
         "results": [{"item": "CANARY-item", "ansible_loop_var": "item", "stdout_lines": ["CANARY-line"]}],
         "_ansible_no_log": True,
     }
-    assert sorted(run_log.registered_values(registered)) == ["CANARY-item", "CANARY-line", "CANARY-out", "CANARY-pw"]
+    assert sorted(set(run_log.registered_values(registered))) == [
+        "CANARY-item",
+        "CANARY-line",
+        "CANARY-out",
+        "CANARY-pw",
+        "CANARY-ss",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -238,3 +245,17 @@ def test_registered_values_are_output_and_secret_keys_only():
 )
 def test_quiet_values_of_no_log_facts_and_loops(value, secrets):
     assert run_log.quiet_values(value) == secrets
+
+
+@pytest.mark.parametrize(
+    ("action", "args", "public"),
+    [
+        ("ssm_parameter", {"value": "ami-0123", "string_type": "String"}, True),
+        ("ssm_parameter", {"value": "ami-0123"}, True),
+        ("ssm_parameter", {"value": "s3cr3t", "string_type": "SecureString"}, False),
+        ("mysql_user", {"password": "x"}, False),
+    ],
+)
+def test_public_no_log_parameters(action, args, public):
+    key = "value" if "value" in args else "password"
+    assert run_log._public_no_log_parameter(action, key, args) is public
