@@ -2,6 +2,7 @@
 #   make sandbox   site.yml then destroy.yml against the loopback sandbox (starts and stops it)
 #   make test      lint + every test (unit, integration against the sandbox, Terraform/Packer static checks)
 #   make bench     benchmarks (figures go to docs/BENCHMARKS.md)
+#   make help      the operator targets (init/plan/apply/destroy ENV=<env>), thin wrappers over the playbooks
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 VENV ?= .venv
@@ -15,6 +16,52 @@ SANDBOX_ENV := AWS_ACCESS_KEY_ID=emulator-dummy-access-key AWS_SECRET_ACCESS_KEY
 PYTEST_ARGS ?=
 
 .PHONY: deps sandbox-deps debian-deps sandbox sandbox-up sandbox-down sandbox-status test lint sanity unit bench clean
+.PHONY: help init plan apply destroy env-check
+
+# Operator targets (INFRA-001/004): each is one ansible-playbook run, so the run log (logs/global) covers it.
+# ENV names an inventory under inventories/; ENV=sandbox uses the emulator's dummy credentials (start it
+# first with make sandbox-up), any other ENV the AWS credentials of your environment. ARGS adds
+# ansible-playbook options (e.g. ARGS='--limit localhost -v').
+ENV ?=
+CONFIRM ?=
+ARGS ?=
+PLAYBOOK_ENV = $(if $(filter sandbox,$(ENV)),$(SANDBOX_ENV))
+PLAYBOOK = $(PLAYBOOK_ENV) $(BIN)/ansible-playbook -i inventories/$(ENV)
+
+help:
+	@echo "Operator targets (ENV=<env>, one of: $$(ls inventories | tr '\n' ' '))"
+	@echo "  make init ENV=dev      state backend + golden AMI find-or-build (init.yml)"
+	@echo "  make plan ENV=dev      what apply would change, changing nothing (site.yml --check --diff)"
+	@echo "  make apply ENV=dev     build or converge the environment (site.yml)"
+	@echo "  make destroy ENV=dev   tear it down (destroy.yml); asks for the environment name unless CONFIRM=dev"
+	@echo "                         (prod also needs ARGS='-e allow_prod_destroy=true')"
+	@echo "  drift: not yet (no drift.yml)"
+	@echo "Project targets: sandbox sandbox-up sandbox-down sandbox-status test unit lint sanity bench lock clean"
+	@echo "Each run writes logs/global/<UTC stamp>-<run id>_<playbook>_<env>.log; see README \"Logs\"."
+
+env-check:
+	@if [ -z "$(ENV)" ]; then echo "ENV is required, e.g. make $(MAKECMDGOALS) ENV=dev (one of: $$(ls inventories | tr '\n' ' '))" >&2; exit 2; fi
+	@case "$(ENV)" in *[!A-Za-z0-9_-]*) echo "ENV=$(ENV): only letters, digits, - and _ name an inventory" >&2; exit 2;; esac
+	@if [ ! -d "inventories/$(ENV)" ]; then echo "ENV=$(ENV): no inventory inventories/$(ENV) (one of: $$(ls inventories | tr '\n' ' '))" >&2; exit 2; fi
+	@test -x $(BIN)/ansible-playbook || { echo "$(BIN)/ansible-playbook is missing: run make sandbox-deps (or make deps) first" >&2; exit 2; }
+
+init: env-check
+	$(PLAYBOOK) init.yml $(ARGS)
+
+plan: env-check
+	$(PLAYBOOK) site.yml --check --diff $(ARGS)
+
+apply: env-check
+	$(PLAYBOOK) site.yml $(ARGS)
+
+destroy: env-check
+	@confirm="$(CONFIRM)"; \
+	if [ -z "$$confirm" ]; then \
+	  if [ ! -t 0 ]; then echo "make destroy ENV=$(ENV): no terminal to ask on; pass CONFIRM=$(ENV)" >&2; exit 2; fi; \
+	  read -r -p "This destroys every stack of $(ENV). Type the environment name to confirm: " confirm; \
+	fi; \
+	if [ "$$confirm" != "$(ENV)" ]; then echo "Confirmation '$$confirm' is not '$(ENV)'; nothing was changed." >&2; exit 2; fi
+	$(PLAYBOOK) destroy.yml -e confirm_destroy=$(ENV) $(ARGS)
 
 # deps: everything make test needs; sandbox-deps: only what the sandbox run needs (runtime + emulator).
 deps: debian-deps $(VENV)/.installed
@@ -101,6 +148,7 @@ bench: deps
 	$(SANDBOX_ENV) $(PY) -m benchmarks.stack_runner
 	$(SANDBOX_ENV) $(PY) -m benchmarks.cleanup
 	$(PY) -m benchmarks.plan_gate
+	$(SANDBOX_ENV) $(PY) -m benchmarks.run_log
 
 clean: sandbox-down
 	rm -rf .sandbox .work logs/*/ .pytest_cache
