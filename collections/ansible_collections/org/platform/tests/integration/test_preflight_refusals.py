@@ -170,6 +170,9 @@ def test_environment_cannot_be_overridden(aws, playbook, sandbox_env, entry, inv
         ({"golden_ami_subnet_id": "subnet-xyz"}, "is not a subnet id"),
         ({"golden_ami_kms_key_id": "not a key"}, "is not a KMS key id"),
         ({"golden_ami_keep": 0}, "keep must be at least 1"),
+        # Issue 10 item 6: the role takes the repository's packer dir as an input, never climbs role_path.
+        ({"golden_ami_packer_dir": "/nonexistent"}, "golden_ami_packer_dir must name the directory that holds"),
+        ({"golden_ami_log_dir": ""}, "golden_ami_log_dir is required"),
     ],
 )
 def test_golden_ami_inputs_are_validated(aws, playbook, sandbox_env, extra_vars, message):
