@@ -20,6 +20,44 @@ from pathlib import Path
 
 from sandbox.nodes import endpoints
 
+# Each machine gets a control group of its own. With --register=no --keep-unit, systemd-nspawn hands the
+# container the cgroup it was started in; machines started by one node service would then share it, and each
+# container's systemd would create and remove the other's units' cgroups (seen as "Failed to attach to cgroup
+# /system.slice/...: No such file or directory" and a `degraded` boot). The groups live under this directory
+# in every hierarchy systemd uses, and are removed when the machine stops.
+CGROUP_PARENT = "org-platform-sandbox"
+CGROUP_HIERARCHIES = ("/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified", "/sys/fs/cgroup")
+
+
+def cgroup_dirs(name: str) -> list[Path]:
+    """The machine's cgroup in each writable hierarchy that systemd manages (v1 name=systemd, v2)."""
+    dirs = []
+    for hierarchy in map(Path, CGROUP_HIERARCHIES):
+        if (hierarchy / "cgroup.procs").exists() and os.access(hierarchy, os.W_OK):
+            dirs.append(hierarchy / CGROUP_PARENT / name)
+    return dirs
+
+
+def cgroup_name(home: Path) -> str:
+    """A machine's cgroup name: unique per sandbox state dir and instance (hostnames repeat across sandboxes)."""
+    import hashlib
+
+    return hashlib.sha256(str(Path(home).resolve()).encode()).hexdigest()[:16]
+
+
+def remove_cgroups(name: str) -> None:
+    """Remove the machine's cgroups, children first (they are empty once the machine has stopped)."""
+    for directory in cgroup_dirs(name):
+        if not directory.is_dir():
+            continue
+        for sub in sorted((p for p in directory.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+            with contextlib.suppress(OSError):
+                sub.rmdir()
+        with contextlib.suppress(OSError):
+            directory.rmdir()
+            directory.parent.rmdir()  # the shared parent goes with the last machine (busy otherwise)
+
+
 AGENT_SOURCE = Path(__file__).with_name("agent.py")
 AGENT_UNIT = """[Unit]
 Description=SSM agent stand-in (sandbox: registers the instance with the emulator's SSM)
@@ -123,7 +161,9 @@ class Machine:
         for sub in ("upper", "work", "root"):
             (self.home / sub).mkdir(parents=True, exist_ok=True)
         self.write_instance_files()
+        # The shell moves itself into the machine's own cgroups (best effort) before it becomes nspawn.
         script = (
+            'for group in $NODE_CGROUPS; do mkdir -p "$group" && echo $$ > "$group/cgroup.procs"; done 2>/dev/null; '
             'mount -t overlay overlay -o "lowerdir=$1,upperdir=$2,workdir=$3" "$4" && '
             'exec systemd-nspawn --quiet --boot --register=no --keep-unit --directory="$4" '
             '--machine="$5" --hostname="$5" --network-namespace-path="/run/netns/$6" --console=read-only'
@@ -140,7 +180,11 @@ class Machine:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "SYSTEMD_NSPAWN_TMPFS_TMP": "1"},
+                env={
+                    "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+                    "SYSTEMD_NSPAWN_TMPFS_TMP": "1",
+                    "NODE_CGROUPS": " ".join(map(str, cgroup_dirs(cgroup_name(self.home)))),
+                },
             )
         self.pid_file.write_text(f"{process.pid}\n")
         self._process = process
@@ -174,6 +218,7 @@ class Machine:
             return False
         stop_process(pid, timeout_s)
         self.pid_file.unlink(missing_ok=True)
+        remove_cgroups(cgroup_name(self.home))
         return True
 
     def remove(self) -> None:

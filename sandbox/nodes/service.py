@@ -260,6 +260,8 @@ def cleanup(state_dir: Path) -> dict[str, Any]:
     for pid in machine.machine_processes(state_dir):
         machine.stop_process(pid, 10)
         killed.append(pid)
+    for home in sorted((state_dir / "nodes").glob("*/")):
+        machine.remove_cgroups(machine.cgroup_name(home))
     removed = net.cleanup(net.sandbox_tag(state_dir))
     return {"machines": killed, **removed}
 

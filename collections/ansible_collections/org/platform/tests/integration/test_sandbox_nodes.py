@@ -22,7 +22,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from sandbox.nodes import net
+from sandbox.nodes import machine, net
 from sandbox.nodes.machine import leader_of, machine_processes
 from sandbox.services import REPO_ROOT, Sandbox
 
@@ -109,7 +109,14 @@ def node_exec(state_dir: Path, instance_id: str, *argv: str, timeout: int = 30) 
 def no_leftovers(state_dir: Path) -> dict:
     marker = str(state_dir.resolve())
     mounts = [line for line in Path("/proc/self/mountinfo").read_text().splitlines() if marker in line]
-    return {"machines": machine_processes(state_dir), "mounts": mounts, **net.leftovers(net.sandbox_tag(state_dir))}
+    cgroups = [
+        str(group)
+        for home in sorted((state_dir / "nodes").glob("*/"))
+        for group in machine.cgroup_dirs(machine.cgroup_name(home))
+        if group.exists()
+    ]
+    left = {"machines": machine_processes(state_dir), "mounts": mounts, **net.leftovers(net.sandbox_tag(state_dir))}
+    return left | ({"cgroups": cgroups} if cgroups else {})
 
 
 @pytest.fixture(scope="module")
@@ -454,6 +461,18 @@ def test_a_node_that_loses_its_endpoint_route_goes_offline_and_terminate_removes
             agent_log = node_exec(fleet["state_dir"], lost, "journalctl", "-u", "amazon-ssm-agent", "--no-pager")
             log += f"\n--- {lost} agent:\n{agent_log.stdout[-3000:]}"
         raise AssertionError(f"{others} {_states(fleet['c']['ec2'], fleet['ids'])}\n{log}") from None
+
+
+def test_each_machine_has_a_cgroup_of_its_own(fleet):
+    """Two containers' systemd in one cgroup remove each other's unit cgroups (a `degraded` boot)."""
+    groups = []
+    for instance_id in fleet["ids"]:
+        leader = leader_of(int((fleet["state_dir"] / "nodes" / instance_id / "pid").read_text()))
+        lines = Path(f"/proc/{leader}/cgroup").read_text().splitlines()
+        systemd_line = next(line for line in lines if ":name=systemd:" in line or line.startswith("0::"))
+        groups.append(systemd_line.split(":", 2)[2])
+        assert machine.CGROUP_PARENT in groups[-1], groups[-1]
+    assert len(set(groups)) == len(groups), groups
 
 
 def test_down_after_a_killed_node_service_leaves_nothing(fleet):
