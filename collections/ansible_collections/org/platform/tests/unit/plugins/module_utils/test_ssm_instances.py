@@ -98,7 +98,7 @@ class S3:
     def __init__(self, code):
         self.code = code
 
-    def head_bucket(self, Bucket):  # noqa: N803 - boto3's spelling
+    def head_bucket(self, Bucket):
         if self.code:
             raise ClientError({"Error": {"Code": self.code, "Message": "x"}}, "HeadBucket")
 
