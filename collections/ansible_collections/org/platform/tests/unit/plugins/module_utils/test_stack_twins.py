@@ -11,8 +11,8 @@ import hcl2
 import pytest
 import yaml
 from ansible_collections.org.platform.plugins.module_utils.stack_graph import graph_from_contract
-from ansible_collections.org.platform.plugins.module_utils.stack_twins import hcl_literal, render_twin
 
+from devtools.stack_twins import hcl_literal, render_twin
 from sandbox.services import REPO_ROOT
 
 REPO = REPO_ROOT

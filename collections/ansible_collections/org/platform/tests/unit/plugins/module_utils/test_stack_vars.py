@@ -62,15 +62,19 @@ GOOD = {
     ("value", "type_expr", "expected"),
     [
         ("x", "string", True),
-        (1, "string", False),
+        (1, "string", True),  # Terraform converts a number to a string
+        ({"a": 1}, "string", False),
         (3, "number", True),
         (2.5, "number", True),
         (True, "number", False),
-        ("3", "number", False),
+        ("3", "number", True),  # and a decimal string to a number
+        ("3x", "number", False),
         (False, "bool", True),
-        ("false", "bool", False),
+        ("false", "bool", True),  # and "true"/"false" to a bool
+        ("no", "bool", False),
         (["a"], "list(string)", True),
-        (["a", 1], "list(string)", False),
+        (["a", 1], "list(string)", True),
+        (["a", {}], "list(string)", False),
         ("a", "list(string)", False),
         ({"a": "b"}, "map(string)", True),
         ({"a": ["b"]}, "map(list(string))", True),
@@ -175,7 +179,8 @@ def with_change(path: tuple[str, ...], value: Any) -> dict:
         ("dev", with_change(("00-network", "nat_mode"), "nat"), "nat_mode 'nat' is unknown"),
         ("dev", with_change(("00-network", "vpc_cidr"), KeyError), "00-network.vpc_cidr is required"),
         ("dev", with_change(("00-network", "azs"), "a,b"), "does not match type list(string)"),
-        ("dev", with_change(("50-rke2", "server_count"), "3"), "does not match type number"),
+        ("dev", with_change(("50-rke2", "server_count"), "three"), "does not match type number"),
+        ("dev", with_change(("50-rke2", "server_count"), "2"), "must be odd"),
         ("dev", with_change(("60-db", "multi_az"), "yes"), "does not match type bool"),
         ("dev", with_change(("50-rke2", "colour"), "blue"), "50-rke2.colour is not a variable"),
         ("dev", with_change(("10-security", "vpc_id"), "vpc-1"), "wired from 00-network.vpc_id"),
@@ -190,6 +195,7 @@ def with_change(path: tuple[str, ...], value: Any) -> dict:
         "missing-required",
         "list-as-string",
         "number-as-string",
+        "numeric-string-converted-then-checked",
         "bool-as-string",
         "unknown-variable",
         "wired-variable",
@@ -244,3 +250,43 @@ def test_load_peer_vpc_cidrs(tmp_path: Path) -> None:
     (tmp_path / "empty" / "group_vars" / "all").mkdir(parents=True)
     (tmp_path / "empty" / "group_vars" / "all" / "stacks.yml").write_text("---\n")
     assert stack_vars.load_peer_vpc_cidrs(tmp_path) == {"dev": "10.0.0.0/16", "stg": "10.1.0.0/16"}
+
+
+# stack_graph.type_errors (the runner, the contract) and stack_vars.conforms (the preflight) used to disagree:
+# a number passed as a string in one and not the other. Now both are one checker with Terraform's conversions.
+@pytest.mark.parametrize(
+    ("value", "type_expr", "ok", "converted"),
+    [
+        (3, "string", True, "3"),
+        (2.5, "string", True, "2.5"),
+        (True, "string", True, "true"),
+        ("3", "number", True, 3),
+        ("3.5", "number", True, 3.5),
+        ("1e3", "number", True, 1000.0),
+        ("nan", "number", False, None),
+        ("inf", "number", False, None),
+        (True, "number", False, None),
+        ("true", "bool", True, True),
+        ("false", "bool", True, False),
+        (1, "bool", False, None),
+        ("yes", "bool", False, None),
+        ([1, True], "list(string)", True, ["1", "true"]),
+        ({"a": "2"}, "map(number)", True, {"a": 2}),
+        ("a,b", "list(string)", False, None),
+    ],
+)
+def test_one_type_checker_with_terraform_conversions(value: Any, type_expr: str, ok: bool, converted: Any) -> None:
+    from ansible_collections.org.platform.plugins.module_utils import stack_graph
+
+    assert conforms(value, type_expr) is ok
+    assert (stack_graph.type_errors(value, type_expr) == []) is ok
+    if ok:
+        assert stack_graph.convert(value, type_expr) == converted
+    else:
+        with pytest.raises(stack_graph.StackGraphError, match="expected"):
+            stack_graph.convert(value, type_expr)
+
+
+def test_validate_renders_the_converted_value() -> None:
+    stacks = validate(CONTRACT, "dev", "us-east-1", TAGS, with_change(("50-rke2", "server_count"), "3"))
+    assert stacks["50-rke2"]["server_count"] == 3

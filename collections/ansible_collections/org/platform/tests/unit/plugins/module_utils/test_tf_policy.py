@@ -8,8 +8,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from ansible_collections.org.platform.plugins.module_utils import tf_policy
-from ansible_collections.org.platform.plugins.module_utils.tf_static import check_references, load_module
+
+from devtools import tf_policy
+from devtools.tf_static import check_references, load_module
 
 BROKEN = Path(__file__).parent / "fixtures" / "tf_broken"
 REPO_ROOT = Path(__file__).resolve().parents[8]

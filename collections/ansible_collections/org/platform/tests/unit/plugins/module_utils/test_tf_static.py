@@ -8,8 +8,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from ansible_collections.org.platform.plugins.module_utils import tf_static
-from ansible_collections.org.platform.plugins.module_utils.tf_static import (
+from ansible_collections.org.platform.plugins.module_utils.stack_graph import StackGraphError
+
+from devtools import tf_static
+from devtools.tf_static import (
     TerraformStaticError,
     check_contract,
     check_references,
@@ -313,7 +315,8 @@ def test_check_wiring(source: str, depends_on: list[str], message: str | None) -
 def test_load_contract_rejects_other_yaml(tmp_path: Path) -> None:
     path = tmp_path / "stacks.yml"
     path.write_text("version: 1\n")
-    with pytest.raises(TerraformStaticError, match="not a stack contract"):
+    # One contract loader (stack_graph.load_contract), re-exported by devtools.tf_static.
+    with pytest.raises(StackGraphError, match="not a stack contract"):
         tf_static.load_contract(path)
 
 

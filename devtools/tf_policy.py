@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ansible_collections.org.platform.plugins.module_utils.tf_static import (
+from devtools.tf_static import (
     Finding,
     TerraformModule,
     expression_text,
