@@ -44,7 +44,7 @@ def test_the_runbook_files_contain_no_sandbox_reference():
     assert len(RUNBOOK) > 5, RUNBOOK
     offenders = []
     for path in RUNBOOK:
-        for number, line in enumerate(_without_identity_guard(path).splitlines(), start=1):
+        for line in _without_identity_guard(path).splitlines():
             if re.search(r"sandbox", line, re.IGNORECASE):
                 offenders.append(f"{path.relative_to(REPO_ROOT)}: {line.strip()}")
     assert offenders == [], "sandbox code in the production runbook:\n" + "\n".join(offenders)
