@@ -1,5 +1,6 @@
 # org.platform: the two commands of the README quick start, and the tools behind them.
-#   make sandbox   site.yml then destroy.yml against the loopback sandbox (starts and stops it)
+#   make sandbox   sandbox/site.yml then sandbox/destroy.yml (seed, runbook, unseed) against the loopback
+#                  sandbox (starts and stops it)
 #   make test      lint + every test (unit, integration against the sandbox, Terraform/Packer static checks)
 #   make bench     benchmarks (figures go to docs/BENCHMARKS.md)
 #   make help      the operator targets (init/plan/apply/destroy ENV=<env>), thin wrappers over the playbooks
@@ -97,8 +98,8 @@ sandbox-status:
 sandbox: sandbox-deps
 	$(PY) -m sandbox up
 	trap '$(PY) -m sandbox down --purge; rm -rf .work/sandbox' EXIT; \
-	$(SANDBOX_ENV) $(BIN)/ansible-playbook site.yml -i inventories/sandbox && \
-	$(SANDBOX_ENV) $(BIN)/ansible-playbook destroy.yml -i inventories/sandbox -e confirm_destroy=sandbox
+	$(SANDBOX_ENV) $(BIN)/ansible-playbook sandbox/site.yml -i inventories/sandbox && \
+	$(SANDBOX_ENV) $(BIN)/ansible-playbook sandbox/destroy.yml -i inventories/sandbox -e confirm_destroy=sandbox
 
 lint: deps
 	$(BIN)/ruff check .

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Issue 9 item 10: no secret reaches a command line (or -vvv output) during the sandbox lifecycle.
 
-site.yml (at -vvv) and destroy.yml run against the sandbox while a thread samples every process's
+sandbox/site.yml (at -vvv) and sandbox/destroy.yml run against the sandbox while a thread samples every process's
 /proc/<pid>/cmdline every few milliseconds. The test fails if the dummy AWS secret key, the MariaDB admin
 password or any service password appears on a sampled command line or in the runs' output. It also fails if the
 sampler saw no Ansible module process at all (a sampler that sees nothing proves nothing). Only this test's
@@ -81,7 +81,7 @@ class CommandLineSampler:
 def test_lifecycle_keeps_secrets_off_command_lines(sandbox, aws, playbook):
     env = {"ORG_PLATFORM_SANDBOX_DIR": str(sandbox.state_dir)}
     with CommandLineSampler() as sampler:
-        built = playbook("site.yml", inventory="inventories/sandbox", env=env | {"ANSIBLE_VERBOSITY": "3"})
+        built = playbook("sandbox/site.yml", inventory="inventories/sandbox", env=env | {"ANSIBLE_VERBOSITY": "3"})
         assert built.rc == 0, built.output[-4000:]
         secrets = boto3.client("secretsmanager")
         passwords = {
@@ -91,7 +91,7 @@ def test_lifecycle_keeps_secrets_off_command_lines(sandbox, aws, playbook):
             for service in SERVICES
         }
         destroyed = playbook(
-            "destroy.yml", inventory="inventories/sandbox", env=env, extra_vars={"confirm_destroy": "sandbox"}
+            "sandbox/destroy.yml", inventory="inventories/sandbox", env=env, extra_vars={"confirm_destroy": "sandbox"}
         )
         assert destroyed.rc == 0, destroyed.output[-4000:]
     secret_values = {DUMMY_SECRET_KEY, os.environ["AWS_SECRET_ACCESS_KEY"], sandbox.mysql_admin_password} | passwords

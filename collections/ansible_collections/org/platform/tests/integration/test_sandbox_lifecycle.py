@@ -1,6 +1,6 @@
 # Copyright: (c) 2026, Platform team (@org-platform)
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""site.yml and destroy.yml against the sandbox, end to end: what `make sandbox` runs, with assertions.
+"""sandbox/site.yml and sandbox/destroy.yml (the seed, the runbook, the unseed), end to end: what `make sandbox` runs.
 
 build -> rerun changes nothing -> check mode changes nothing -> destroy refuses without confirmation
 -> destroy -> every stack's state is empty.
@@ -48,31 +48,33 @@ def test_site_then_destroy(sandbox, aws, playbook, tmp_path):
     env = {"ORG_PLATFORM_SANDBOX_DIR": str(sandbox.state_dir)}
     bucket = "org-terraform-state-123456789012"
 
-    built = playbook("site.yml", inventory="inventories/sandbox", env=env)
+    built = playbook("sandbox/site.yml", inventory="inventories/sandbox", env=env)
     assert built.rc == 0, built.output[-4000:]
     assert recap_changed(built.stdout) > 0
     assert "SIMULATED: 05-kms, 00-network, 10-security" in built.stdout
     assert state_resources(bucket) == dict.fromkeys(STACKS, 1)
 
-    rerun = playbook("site.yml", inventory="inventories/sandbox", env=env)
+    rerun = playbook("sandbox/site.yml", inventory="inventories/sandbox", env=env)
     assert rerun.rc == 0, rerun.output[-4000:]
     assert recap_changed(rerun.stdout) == 0, "a rerun with nothing new must change nothing"
 
-    checked = playbook("site.yml", inventory="inventories/sandbox", env=env, check=True)
+    checked = playbook("sandbox/site.yml", inventory="inventories/sandbox", env=env, check=True)
     assert checked.rc == 0, checked.output[-4000:]
     assert recap_changed(checked.stdout) == 0
 
-    refused = playbook("destroy.yml", inventory="inventories/sandbox", env=env)
+    refused = playbook("sandbox/destroy.yml", inventory="inventories/sandbox", env=env)
     assert refused.rc != 0
     assert "-e confirm_destroy=sandbox" in refused.output
-    wrong = playbook("destroy.yml", inventory="inventories/sandbox", env=env, extra_vars={"confirm_destroy": "dev"})
+    wrong = playbook(
+        "sandbox/destroy.yml", inventory="inventories/sandbox", env=env, extra_vars={"confirm_destroy": "dev"}
+    )
     assert wrong.rc != 0
     assert state_resources(bucket) == dict.fromkeys(STACKS, 1), "a refused destroy changes nothing"
 
     # destroy.yml --check previews the destroy (issue 18 item 5): every stack plans -destroy and the
     # diff lists the resources that would be deleted; nothing changes.
     previewed = playbook(
-        "destroy.yml",
+        "sandbox/destroy.yml",
         inventory="inventories/sandbox",
         env=env,
         extra_vars={"confirm_destroy": "sandbox"},
@@ -95,7 +97,7 @@ def test_site_then_destroy(sandbox, aws, playbook, tmp_path):
         TableName="terraform-state-lock", Item={"LockID": {"S": lock_key}, "Info": {"S": json.dumps(info)}}
     )
     locked = playbook(
-        "destroy.yml",
+        "sandbox/destroy.yml",
         inventory="inventories/sandbox",
         env=env,
         extra_vars={"confirm_destroy": "sandbox", "terraform_lock_timeout": "1s"},
@@ -127,7 +129,7 @@ def test_site_then_destroy(sandbox, aws, playbook, tmp_path):
     )
 
     destroyed = playbook(
-        "destroy.yml", inventory="inventories/sandbox", env=env, extra_vars={"confirm_destroy": "sandbox"}
+        "sandbox/destroy.yml", inventory="inventories/sandbox", env=env, extra_vars={"confirm_destroy": "sandbox"}
     )
     assert destroyed.rc == 0, destroyed.output[-4000:]
     assert state_resources(bucket) == dict.fromkeys(STACKS, 0)

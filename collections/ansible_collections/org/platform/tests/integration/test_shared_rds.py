@@ -1,6 +1,6 @@
 # Copyright: (c) 2026, Platform team (@org-platform)
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""playbooks/shared_rds.yml (role org.platform.shared_rds_schemas) against the sandbox's MariaDB and AWS emulator.
+"""playbooks/shared_rds.yml (through sandbox/shared_rds.yml; role org.platform.shared_rds_schemas) against the sandbox's MariaDB and AWS emulator.
 
 Check mode -> apply -> rerun is a no-op -> rotation -> check mode again; hostile names stop the run before any
 SQL; an interrupted rotation is finished; removal needs confirmation. Every run's console output and every file
@@ -25,7 +25,7 @@ from sandbox.services import REPO_ROOT, free_port
 
 pytestmark = pytest.mark.integration
 
-PLAYBOOK = "playbooks/shared_rds.yml"
+PLAYBOOK = "sandbox/shared_rds.yml"  # the exports the sandbox stands in for, then playbooks/shared_rds.yml
 INVENTORY = "inventories/sandbox"
 PREFIX = "srt_"  # every database and user these tests create starts with it
 SEED_PRIVILEGES = "SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, INDEX, ALTER"
