@@ -36,7 +36,7 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT / "collections"))
 
-from ansible_collections.org.platform.plugins.module_utils.cluster_cleanup import (  # noqa: E402
+from ansible_collections.org.platform.plugins.module_utils._cleanup import (  # noqa: E402
     CleanupOptions,
     ClusterCleanup,
 )
@@ -407,12 +407,12 @@ def _clients(endpoint_url: str) -> tuple[Any, Any, Any]:
 
 
 def client_factory(endpoint_url: str, workers: int = 8) -> Any:
-    """boto3 clients for ClusterCleanup: botocore's retries off (the engine retries and counts them)."""
+    """boto3 clients for ClusterCleanup with the collection's retry configuration (``module_utils/_aws.py``)."""
     import boto3
-    from botocore.config import Config
+    from ansible_collections.org.platform.plugins.module_utils._aws import aws_config
 
     session = boto3.session.Session(region_name="us-east-1")
-    config = Config(retries={"total_max_attempts": 1, "mode": "standard"}, max_pool_connections=workers + 4)
+    config = aws_config(max_pool_connections=workers + 4)
     return lambda service: session.client(service, endpoint_url=endpoint_url, config=config)
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # Copyright: (c) 2026, Platform team (@org-platform)
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""org.platform.cluster_cleanup: thin wrapper; the logic lives in module_utils/cluster_cleanup.py."""
+"""org.platform.cluster_cleanup: thin wrapper; the logic lives in module_utils/_cleanup/."""
 
 from __future__ import annotations
 
@@ -178,7 +178,8 @@ audit_file:
 """
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.org.platform.plugins.module_utils.cluster_cleanup import (
+from ansible_collections.org.platform.plugins.module_utils._aws import fail_json_aws_from, module_client
+from ansible_collections.org.platform.plugins.module_utils._cleanup import (
     PHASES,
     CleanupError,
     ClusterCleanup,
@@ -212,17 +213,16 @@ def main() -> None:
         run_label=dict(type="str", default=""),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    from botocore.config import Config  # present: AnsibleAWSModule has checked botocore
-
     p = module.params
     workers = p["workers"]
-    # botocore's own retries are off: the engine retries throttling itself, with jitter, and counts it.
-    config = Config(retries={"total_max_attempts": 1, "mode": "standard"}, max_pool_connections=workers + 4)
     try:
         options = options_from_params(p, module.check_mode)
-        result = ClusterCleanup(options, lambda service: module.client(service, config=config)).run()
+        # The collection's one retry policy (module_utils/_aws.py), counted and bounded by the deadline.
+        result = ClusterCleanup(
+            options, lambda service: module_client(module, service, max_pool_connections=workers + 4)
+        ).run()
     except CleanupError as exc:
-        module.fail_json(msg=str(exc), **exc.result)
+        fail_json_aws_from(module, exc, **exc.result)
     if not result["completed"]:
         module.fail_json(
             msg=f"global deadline of {p['deadline']}s passed in phase {result['stopped_in_phase']}; rerun to finish",

@@ -225,7 +225,7 @@ def test_refuses_another_account(emu, tmp_path):
     estate = seed(clients, clbs=0, albs=0, nlbs=0, k8s_sgs=1, stray_enis=1, workers=0)
     options = cleanup_options(estate, expected_account_id="210987654321", audit_dir=tmp_path)
     assert isinstance(options, CleanupOptions)
-    from ansible_collections.org.platform.plugins.module_utils.cluster_cleanup import CleanupError
+    from ansible_collections.org.platform.plugins.module_utils._cleanup import CleanupError
 
     with pytest.raises(CleanupError, match="expected 210987654321"):
         ClusterCleanup(options, client_factory(aws.aws_endpoint_url)).run()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import boto3
 import pytest
-from ansible_collections.org.platform.plugins.module_utils.cluster_cleanup import (
+from ansible_collections.org.platform.plugins.module_utils._cleanup import (
     AwsCalls,
     CleanupError,
     CleanupOptions,
@@ -98,17 +98,38 @@ def test_options_are_validated(change, message):
         CleanupOptions(**values).validate()
 
 
-class FlakyClient:
-    """Throttles the first ``n`` calls, then answers."""
+class _Raw:
+    def __init__(self, body: bytes):
+        self.body = body
 
-    def __init__(self, n: int, code: str = "RequestLimitExceeded"):
-        self.n, self.code, self.calls = n, code, 0
+    def stream(self, **_kwargs):
+        yield self.body
 
-    def describe_vpcs(self, **_kwargs):
-        self.calls += 1
-        if self.calls <= self.n:
-            raise ClientError({"Error": {"Code": self.code, "Message": "slow down"}}, "DescribeVpcs")
-        return {"Vpcs": []}
+
+def FlakyClient(n: int, code: str = "RequestLimitExceeded"):
+    """A real botocore EC2 client whose HTTP layer throttles the first ``n`` requests, then answers.
+
+    The responses are served at botocore's ``before-send`` event, so botocore's own retry handler (the
+    collection's one policy, ``module_utils/_aws.py``) sees every throttled attempt, as it would from AWS.
+    """
+    from botocore.awsrequest import AWSResponse
+
+    client = boto3.client("ec2", region_name="us-east-1", endpoint_url="http://127.0.0.1:9")
+    sent = {"n": 0}
+
+    def answer(request, **_kwargs):
+        sent["n"] += 1
+        if sent["n"] <= n:
+            body = (
+                f"<Response><Errors><Error><Code>{code}</Code><Message>slow down</Message></Error></Errors>"
+                "<RequestID>r</RequestID></Response>"
+            )
+            return AWSResponse(request.url, 400 if code != "UnauthorizedOperation" else 403, {}, _Raw(body.encode()))
+        body = '<DescribeVpcsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><vpcSet/></DescribeVpcsResponse>'
+        return AWSResponse(request.url, 200, {}, _Raw(body.encode()))
+
+    client.meta.events.register("before-send.ec2.DescribeVpcs", answer)
+    return client
 
 
 def _calls(client, **opts):
@@ -120,7 +141,7 @@ def _calls(client, **opts):
 def test_throttling_is_retried_with_counting(code):
     client = FlakyClient(3, code)
     calls = _calls(client)
-    assert calls.call("ec2", "describe_vpcs") == {"Vpcs": []}
+    assert calls.call("ec2", "describe_vpcs")["Vpcs"] == []
     stats = calls.stats()
     assert stats["api_calls"] == 4
     assert stats["retries"] == 3
@@ -304,7 +325,7 @@ def test_explicit_zero_timeouts_are_kept_and_unset_ones_take_the_default():
         "audit_dir": "logs/audit",
         "run_label": "",
     }
-    from ansible_collections.org.platform.plugins.module_utils.cluster_cleanup import options_from_params
+    from ansible_collections.org.platform.plugins.module_utils._cleanup import options_from_params
 
     options = options_from_params(params, check_mode=True)
     assert (options.lb_timeout_s, options.eni_timeout_s, options.sg_timeout_s) == (0.0, 0.0, 600.0)
