@@ -1,6 +1,6 @@
 """The sandbox's AWS emulator: moto server plus the AWS rules our logic depends on.
 
-moto alone is too forgiving for some of what we test (see ../shared/reference/teardown-cleanup.md):
+moto alone is too forgiving for some of what we test (the list is in sandbox/emulator/README.md):
 the modules in ``sandbox.emulator.rules`` add those rules to moto's backends before the server starts.
 Each rule module exposes ``install() -> None``; ``install_rules()`` loads them all in name order.
 """

@@ -1,6 +1,7 @@
 """Load balancers own network interfaces, which outlive them for a while; deletion protection holds.
 
-What AWS does and moto 5.2.5 does not (../shared/reference/teardown-cleanup.md, sections 3 and 4):
+What AWS does and moto 5.2.5 does not (AWS: https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/requester-managed-eni.html
+and https://docs.aws.amazon.com/elasticloadbalancing/latest/application/application-load-balancers.html#load-balancer-security-groups):
 
 * A classic ELB and an ALB get one ENI per subnet: description ``ELB <name>`` / ``ELB app/<name>/<id>``,
   requester-managed by ``amazon-elb``, attachment ``eni-attach-*`` owned by ``amazon-elb``, holding the
