@@ -15,31 +15,6 @@ from ansible_collections.org.platform.tests.unit.plugins.modules.module_docs imp
 MODULES_DIR = Path(__file__).resolve().parents[4] / "plugins" / "modules"
 MODULES = sorted(path.stem for path in MODULES_DIR.glob("*.py") if path.stem != "__init__")
 AUTHOR = re.compile(r".+ \(@[\w-]+\)")
-# Modules whose DOCUMENTATION/RETURN do not meet these rules yet (issue 10, "The house", item 6). Each is an
-# expected failure that must fail: once a module's docs are fixed its entry has to go, or the test fails.
-NOT_YET_DOCUMENTED = {
-    "documentation": {
-        "cluster_cleanup",
-        "golden_ami",
-        "shared_rds_credentials",
-        "shared_rds_services",
-        "stack_vars_check",
-        "terraform_stacks",
-    },
-    "return": {"cluster_cleanup", "golden_ami", "shared_rds_credentials", "shared_rds_services", "terraform_stacks"},
-}
-
-
-def modules(part: str, check: str):
-    return [
-        pytest.param(
-            name,
-            marks=pytest.mark.xfail(strict=True, reason=f"{name}: {check} not complete yet (issue 10 item 6)"),
-        )
-        if name in NOT_YET_DOCUMENTED[part]
-        else name
-        for name in MODULES
-    ]
 
 
 def load(name: str):
@@ -63,9 +38,9 @@ def return_problems(spec: dict, path: str = "") -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("name", modules("documentation", "DOCUMENTATION author/version_added/attributes"))
+@pytest.mark.parametrize("name", MODULES)
 def test_documentation_has_author_version_and_attributes(name):
-    documentation, _ = load(name)
+    documentation = load(name)[0]
     assert documentation["module"] == name
     assert documentation.get("version_added"), "version_added"
     authors = documentation["author"] if isinstance(documentation["author"], list) else [documentation["author"]]
@@ -76,9 +51,9 @@ def test_documentation_has_author_version_and_attributes(name):
         assert attributes[attribute].get("description"), attribute
 
 
-@pytest.mark.parametrize("name", modules("return", "RETURN description/type/sample"))
+@pytest.mark.parametrize("name", MODULES)
 def test_every_return_key_has_description_type_and_sample(name):
-    _, returned = load(name)
+    returned = load(name)[1]
     assert returned, "RETURN documents the result"
     assert return_problems(returned) == []
 
