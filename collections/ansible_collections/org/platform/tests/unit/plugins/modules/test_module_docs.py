@@ -4,13 +4,17 @@
 
 from __future__ import annotations
 
+import copy
 import importlib
+import json
 import re
 from pathlib import Path
 
 import pytest
 import yaml
-from ansible_collections.org.platform.tests.unit.plugins.modules.module_docs import undocumented
+from ansible.module_utils.testing import patch_module_args
+from ansible_collections.org.platform.tests.unit.plugins.modules.module_docs import assert_documented, undocumented
+from ansible_collections.org.platform.tests.unit.plugins.modules.test_stack_vars_check_module import inventory_args
 
 MODULES_DIR = Path(__file__).resolve().parents[4] / "plugins" / "modules"
 MODULES = sorted(path.stem for path in MODULES_DIR.glob("*.py") if path.stem != "__init__")
@@ -78,3 +82,37 @@ def test_undocumented_finds_keys_at_every_documented_depth(result, expected):
         "k": {"type": "dict", "description": "Keyed by stack name.", "contains": {"x": {"type": "int"}}},
     }
     assert undocumented(result, spec) == expected
+
+
+def run_main(name: str, args: dict, capsys) -> dict:
+    module = importlib.import_module(f"ansible_collections.org.platform.plugins.modules.{name}")
+    with patch_module_args(args), pytest.raises(SystemExit):
+        module.main()
+    return json.loads(capsys.readouterr().out)
+
+
+def _bad_azs(args: dict) -> dict:
+    stack_vars = copy.deepcopy(args["stack_vars"])
+    stack_vars["00-network"]["azs"] = stack_vars["00-network"]["azs"][:1]
+    return args | {"stack_vars": stack_vars}
+
+
+# Modules that need no AWS run for real here; the AWS modules' results are checked where they run against
+# the sandbox emulator.
+REAL_RUNS = {
+    "shared_rds_services": lambda: {
+        "env": "dev",
+        "services": ["fileflow", {"name": "auth_hub", "privileges": ["SELECT", "INSERT"]}],
+        "rotate": ["fileflow"],
+    },
+    "stack_vars_check": lambda: inventory_args("dev"),
+    "stack_vars_check-failure": lambda: _bad_azs(inventory_args("dev")),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REAL_RUNS))
+def test_a_real_result_has_only_documented_keys(case: str, capsys):
+    name = case.split("-", maxsplit=1)[0]
+    result = run_main(name, REAL_RUNS[case](), capsys)
+    assert bool(result.get("failed")) is case.endswith("-failure"), result
+    assert_documented(name, result)
