@@ -1,7 +1,8 @@
 # org.platform: the two commands of the README quick start, and the tools behind them.
 #   make sandbox   sandbox/site.yml then sandbox/destroy.yml (seed, runbook, unseed) against the loopback
 #                  sandbox (starts and stops it)
-#   make test      lint + every test (unit, integration against the sandbox, Terraform/Packer static checks)
+#   make test      lint + ansible-test sanity + every test (unit, integration against the sandbox, Terraform/Packer
+#                  static checks)
 #   make bench     benchmarks (figures go to docs/BENCHMARKS.md)
 #   make help      the operator targets (init/plan/apply/destroy ENV=<env>), thin wrappers over the playbooks
 SHELL := /bin/bash
@@ -141,8 +142,8 @@ lock:
 	    --python-version $(LOCK_PYTHON) --no-header -o requirements/$$group.txt; \
 	done
 
-# Quick start 2: every check and test.
-test: deps lint checkov-deps
+# Quick start 2: every check and test (sanity: tools/sanity.py, offline but for PyPI; see docs/DEVELOPING.md).
+test: deps lint sanity checkov-deps
 	$(SANDBOX_ENV) $(BIN)/pytest $(PYTEST_ARGS)
 
 bench: deps

@@ -44,19 +44,27 @@ runpy.run_module("pip", run_name="__main__", alter_sys=True)
 '''
 
 
-def bootstrap_pip() -> Path:
-    """Write ansible-test's pip bootstrap from the PyPI wheel; return its path."""
+def pip_version() -> str:
+    """The pip version ansible-test seeds its virtualenvs with, for this Python."""
     from ansible_test._internal.python_requirements import get_venv_packages
 
     class _Python:  # get_venv_packages reads only `.version`
         version = f"{sys.version_info.major}.{sys.version_info.minor}"
 
-    version = get_venv_packages(_Python())["pip"]  # type: ignore[arg-type]
-    wheel_dir = CACHE / "pip-wheels"
+    return get_venv_packages(_Python())["pip"]  # type: ignore[arg-type]
+
+
+def bootstrap_pip(cache: Path = CACHE) -> Path:
+    """Write ansible-test's pip bootstrap into ``cache`` from the PyPI wheel; return its path.
+
+    The wheel is downloaded once (into ``cache/pip-wheels``); after that the bootstrap needs no network.
+    """
+    version = pip_version()
+    wheel_dir = cache / "pip-wheels"
     wheel_dir.mkdir(parents=True, exist_ok=True)
     wheels = sorted(wheel_dir.glob(f"pip-{version}-*.whl"))
     if not wheels:
-        subprocess.run(
+        download = subprocess.run(
             [
                 sys.executable,
                 "-m",
@@ -70,12 +78,17 @@ def bootstrap_pip() -> Path:
                 str(wheel_dir),
                 f"pip=={version}",
             ],
-            check=True,
+            check=False,
         )
+        if download.returncode != 0:
+            raise SystemExit(
+                f"tools/sanity.py: could not download the pip {version} wheel from the package index "
+                f"(pip download exited {download.returncode}); put pip-{version}-py3-none-any.whl into {wheel_dir}"
+            )
         wheels = sorted(wheel_dir.glob(f"pip-{version}-*.whl"))
     if not wheels:
         raise SystemExit(f"tools/sanity.py: no pip {version} wheel in {wheel_dir} after downloading it")
-    target = CACHE / f"get_pip_{version.replace('.', '_')}.py"
+    target = cache / f"get_pip_{version.replace('.', '_')}.py"
     text = GET_PIP_STAND_IN.format(
         version=version, wheel_name=wheels[0].name, wheel=str(wheels[0]), wheel_dir=str(wheel_dir)
     )

@@ -27,7 +27,9 @@ from collections.abc import Callable
 from typing import Any
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
-from ansible_collections.amazon.aws.plugins.module_utils.tagging import (  # noqa: F401 - the house tag helpers
+
+# The house tag helpers: the modules' code imports them from here (a re-export).
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import (  # noqa: F401 # pylint: disable=unused-import
     ansible_dict_to_boto3_tag_list,
     boto3_tag_list_to_ansible_dict,
     compare_aws_tags,

@@ -260,12 +260,12 @@ class Redactor:
         for text in scalar_strings(value):
             if text in MASKED_VALUES:
                 continue
-            for form in {
+            for form in (  # a form already added (several may be equal) is skipped below
                 text,
                 json.dumps(text)[1:-1],
                 urllib.parse.quote(text, safe=""),
                 urllib.parse.quote_plus(text),
-            }:
+            ):
                 if len(form) >= MIN_SECRET_LENGTH and form != self.mask and form not in self._values:
                     self._values.add(form)
                     self._pattern = None

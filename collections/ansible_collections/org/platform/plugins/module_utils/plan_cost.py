@@ -297,7 +297,7 @@ def estimate_cost(
                 sides.append((0.0, "unpriced"))
             else:
                 sides.append(priced)
-        (before, _), (after, detail_after) = sides
+        (before, _before_detail), (after, detail_after) = sides
         detail = detail_after or sides[0][1]
         report.before += before
         report.after += after

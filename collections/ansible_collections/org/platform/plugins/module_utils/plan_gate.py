@@ -375,6 +375,7 @@ class PlanGate:
         interpreter = Interpreter()
         for path in self.files:
             source = path.read_text(encoding="utf-8")
+            native: list[str] = []  # stays empty if capturing itself fails
             try:
                 with _native_output_captured() as native:
                     interpreter.add_module(path.name, source)
@@ -387,6 +388,7 @@ class PlanGate:
     def _query(self, interpreter: Any, document: Mapping[str, Any], source: str) -> dict[str, list[Any]]:
         from regopy.rego_shared import rego_output_binding_at_index, rego_output_ok, rego_output_string, rego_query
 
+        native: list[str] = []  # stays empty if capturing itself fails
         try:
             with _native_output_captured() as native:
                 interpreter.set_input(dict(document))

@@ -35,7 +35,7 @@ description:
     timeout, deadline or poll interval) - each named in the message. Credentials of another account are
     refused on the first call, sts:GetCallerIdentity; a VPC that does not exist on the second."
 version_added: 0.1.0
-author: org.platform
+author: Platform team (@org-platform)
 options:
   cluster_names:
     description: Cluster IDs as used in the C(kubernetes.io/cluster/<id>) and C(elbv2.k8s.aws/cluster) tags.
@@ -117,6 +117,15 @@ options:
     description: Label in the audit file name (environment name); defaults to the cluster names.
     type: str
     default: ""
+attributes:
+  check_mode:
+    support: full
+    description:
+      - Discovers and plans only; nothing is deleted, revoked or modified. C(plan.to_delete) lists what a real
+        run would remove and C(changed) is true when it is not empty. The audit file records the plan.
+  diff_mode:
+    support: none
+    description: No diff is returned; C(plan) (and its C(to_delete)) is the preview, and the audit file keeps it.
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -142,39 +151,555 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+check_mode:
+  description: Whether this was a check-mode run (plan only).
+  returned: always
+  type: bool
+  sample: false
+completed:
+  description: False when the global deadline stopped the run (the task then fails; a rerun continues).
+  returned: always
+  type: bool
+  sample: true
+stopped_in_phase:
+  description: The phase (C(discover), C(lb), C(eni), C(sg), C(verify)) the deadline stopped; empty when completed.
+  returned: always
+  type: str
+  sample: ""
+account_id:
+  description: The account the credentials belong to (checked against O(expected_account_id)).
+  returned: always
+  type: str
+  sample: "123456789012"
+vpc_id:
+  description: The VPC cleaned.
+  returned: always
+  type: str
+  sample: vpc-0123456789abcdef0
+cluster_names:
+  description: The clusters whose leftovers were looked for.
+  returned: always
+  type: list
+  elements: str
+  sample: [rke2-dev]
+phases:
+  description: The phases run (in check mode, planned), in order.
+  returned: always
+  type: list
+  elements: str
+  sample: [lb, eni, sg, verify]
 plan:
-  description: Every matched or skipped resource with the action and the reason; C(to_delete) lists the IDs
-    apply deletes; C(skipped) and C(blockers) say why something is left alone.
+  description: Every matched or skipped resource with the action and the reason, per kind; C(to_delete) lists the IDs
+    the selected phases delete; C(skipped) and C(blockers) say why something is left alone.
   returned: always
   type: dict
+  contains:
+    load_balancers:
+      description: Load balancers (ELBv2 and classic) of the VPC.
+      type: list
+      elements: dict
+      returned: always
+      contains:
+        kind:
+          description: C(load_balancer), C(target_group), C(network_interface), C(security_group) or C(sg_rule).
+          type: str
+          returned: always
+          sample: load_balancer
+        id:
+          description:
+            - The resource's id (ARN for ELBv2 resources, name for a classic load balancer).
+            - For a rule C(<group>:<direction>:<referenced group>:<protocol>:<from port>-<to port>).
+          type: str
+          returned: always
+          sample: arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/a1b2c3/0123456789abcdef
+        action:
+          description: C(delete), C(detach_delete), C(wait), C(revoke), C(skip) or C(blocker).
+          type: str
+          returned: always
+          sample: delete
+        reason:
+          description: Why it matched, or why it is left alone.
+          type: str
+          returned: always
+          sample: tag elbv2.k8s.aws/cluster=rke2-dev (aws-load-balancer-controller)
+        name:
+          description: Its name, for resources that have one.
+          type: str
+          returned: when the resource has a name
+          sample: k8s-default-web-0123456789
+        details:
+          description:
+            - What the decision was based on, by kind. Load balancers C(type), C(eni_description) (and
+              C(disable_deletion_protection)); target groups C(load_balancers); ENIs C(description), C(status),
+              C(groups) (and C(instance) or C(load_balancer)); rules C(group_id), C(direction),
+              C(referenced_group_id), C(permission).
+          type: dict
+          returned: when there are any
+          sample: {type: network, eni_description: ELB net/a1b2c3/0123456789abcdef}
+    target_groups:
+      description: Target groups of the VPC.
+      type: list
+      elements: dict
+      returned: always
+      contains:
+        kind:
+          description: C(load_balancer), C(target_group), C(network_interface), C(security_group) or C(sg_rule).
+          type: str
+          returned: always
+          sample: load_balancer
+        id:
+          description:
+            - The resource's id (ARN for ELBv2 resources, name for a classic load balancer).
+            - For a rule C(<group>:<direction>:<referenced group>:<protocol>:<from port>-<to port>).
+          type: str
+          returned: always
+          sample: arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/a1b2c3/0123456789abcdef
+        action:
+          description: C(delete), C(detach_delete), C(wait), C(revoke), C(skip) or C(blocker).
+          type: str
+          returned: always
+          sample: delete
+        reason:
+          description: Why it matched, or why it is left alone.
+          type: str
+          returned: always
+          sample: tag elbv2.k8s.aws/cluster=rke2-dev (aws-load-balancer-controller)
+        name:
+          description: Its name, for resources that have one.
+          type: str
+          returned: when the resource has a name
+          sample: k8s-default-web-0123456789
+        details:
+          description:
+            - What the decision was based on, by kind. Load balancers C(type), C(eni_description) (and
+              C(disable_deletion_protection)); target groups C(load_balancers); ENIs C(description), C(status),
+              C(groups) (and C(instance) or C(load_balancer)); rules C(group_id), C(direction),
+              C(referenced_group_id), C(permission).
+          type: dict
+          returned: when there are any
+          sample: {type: network, eni_description: ELB net/a1b2c3/0123456789abcdef}
+    network_interfaces:
+      description: Network interfaces of the VPC.
+      type: list
+      elements: dict
+      returned: always
+      contains:
+        kind:
+          description: C(load_balancer), C(target_group), C(network_interface), C(security_group) or C(sg_rule).
+          type: str
+          returned: always
+          sample: load_balancer
+        id:
+          description:
+            - The resource's id (ARN for ELBv2 resources, name for a classic load balancer).
+            - For a rule C(<group>:<direction>:<referenced group>:<protocol>:<from port>-<to port>).
+          type: str
+          returned: always
+          sample: arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/a1b2c3/0123456789abcdef
+        action:
+          description: C(delete), C(detach_delete), C(wait), C(revoke), C(skip) or C(blocker).
+          type: str
+          returned: always
+          sample: delete
+        reason:
+          description: Why it matched, or why it is left alone.
+          type: str
+          returned: always
+          sample: tag elbv2.k8s.aws/cluster=rke2-dev (aws-load-balancer-controller)
+        name:
+          description: Its name, for resources that have one.
+          type: str
+          returned: when the resource has a name
+          sample: k8s-default-web-0123456789
+        details:
+          description:
+            - What the decision was based on, by kind. Load balancers C(type), C(eni_description) (and
+              C(disable_deletion_protection)); target groups C(load_balancers); ENIs C(description), C(status),
+              C(groups) (and C(instance) or C(load_balancer)); rules C(group_id), C(direction),
+              C(referenced_group_id), C(permission).
+          type: dict
+          returned: when there are any
+          sample: {type: network, eni_description: ELB net/a1b2c3/0123456789abcdef}
+    security_groups:
+      description: Security groups of the VPC.
+      type: list
+      elements: dict
+      returned: always
+      contains:
+        kind:
+          description: C(load_balancer), C(target_group), C(network_interface), C(security_group) or C(sg_rule).
+          type: str
+          returned: always
+          sample: load_balancer
+        id:
+          description:
+            - The resource's id (ARN for ELBv2 resources, name for a classic load balancer).
+            - For a rule C(<group>:<direction>:<referenced group>:<protocol>:<from port>-<to port>).
+          type: str
+          returned: always
+          sample: arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/a1b2c3/0123456789abcdef
+        action:
+          description: C(delete), C(detach_delete), C(wait), C(revoke), C(skip) or C(blocker).
+          type: str
+          returned: always
+          sample: delete
+        reason:
+          description: Why it matched, or why it is left alone.
+          type: str
+          returned: always
+          sample: tag elbv2.k8s.aws/cluster=rke2-dev (aws-load-balancer-controller)
+        name:
+          description: Its name, for resources that have one.
+          type: str
+          returned: when the resource has a name
+          sample: k8s-default-web-0123456789
+        details:
+          description:
+            - What the decision was based on, by kind. Load balancers C(type), C(eni_description) (and
+              C(disable_deletion_protection)); target groups C(load_balancers); ENIs C(description), C(status),
+              C(groups) (and C(instance) or C(load_balancer)); rules C(group_id), C(direction),
+              C(referenced_group_id), C(permission).
+          type: dict
+          returned: when there are any
+          sample: {type: network, eni_description: ELB net/a1b2c3/0123456789abcdef}
+    rules:
+      description: Security group rules that reference a cleanup candidate.
+      type: list
+      elements: dict
+      returned: always
+      contains:
+        kind:
+          description: C(load_balancer), C(target_group), C(network_interface), C(security_group) or C(sg_rule).
+          type: str
+          returned: always
+          sample: load_balancer
+        id:
+          description:
+            - The resource's id (ARN for ELBv2 resources, name for a classic load balancer).
+            - For a rule C(<group>:<direction>:<referenced group>:<protocol>:<from port>-<to port>).
+          type: str
+          returned: always
+          sample: arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/a1b2c3/0123456789abcdef
+        action:
+          description: C(delete), C(detach_delete), C(wait), C(revoke), C(skip) or C(blocker).
+          type: str
+          returned: always
+          sample: delete
+        reason:
+          description: Why it matched, or why it is left alone.
+          type: str
+          returned: always
+          sample: tag elbv2.k8s.aws/cluster=rke2-dev (aws-load-balancer-controller)
+        name:
+          description: Its name, for resources that have one.
+          type: str
+          returned: when the resource has a name
+          sample: k8s-default-web-0123456789
+        details:
+          description:
+            - What the decision was based on, by kind. Load balancers C(type), C(eni_description) (and
+              C(disable_deletion_protection)); target groups C(load_balancers); ENIs C(description), C(status),
+              C(groups) (and C(instance) or C(load_balancer)); rules C(group_id), C(direction),
+              C(referenced_group_id), C(permission).
+          type: dict
+          returned: when there are any
+          sample: {type: network, eni_description: ELB net/a1b2c3/0123456789abcdef}
+    to_delete:
+      description: What the selected phases remove, by kind (empty lists for kinds whose phase is not selected).
+      type: dict
+      returned: always
+      contains:
+        load_balancers:
+          description: Load balancers (ARN, or name for a classic one).
+          type: list
+          elements: str
+          returned: always
+          sample: [arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/a1b2c3/0123456789abcdef]
+        target_groups:
+          description: Target group ARNs.
+          type: list
+          elements: str
+          returned: always
+          sample: [arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/k8s-default-web-0123456789/0123456789abcdef]
+        network_interfaces:
+          description: ENI ids.
+          type: list
+          elements: str
+          returned: always
+          sample: [eni-0123456789abcdef0]
+        security_groups:
+          description: Security group ids.
+          type: list
+          elements: str
+          returned: always
+          sample: [sg-0123456789abcdef0]
+        rules:
+          description: Plan ids of the security group rules to revoke (see C(id) above).
+          type: list
+          elements: str
+          returned: always
+          sample: ["sg-0123456789abcdef0:ingress:sg-0fedcba9876543210:tcp:443-443"]
+    skipped:
+      description: The entries of every kind with action C(skip).
+      type: list
+      elements: dict
+      returned: always
+      contains:
+        kind:
+          description: C(load_balancer), C(target_group), C(network_interface), C(security_group) or C(sg_rule).
+          type: str
+          returned: always
+          sample: load_balancer
+        id:
+          description:
+            - The resource's id (ARN for ELBv2 resources, name for a classic load balancer).
+            - For a rule C(<group>:<direction>:<referenced group>:<protocol>:<from port>-<to port>).
+          type: str
+          returned: always
+          sample: arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/a1b2c3/0123456789abcdef
+        action:
+          description: C(delete), C(detach_delete), C(wait), C(revoke), C(skip) or C(blocker).
+          type: str
+          returned: always
+          sample: delete
+        reason:
+          description: Why it matched, or why it is left alone.
+          type: str
+          returned: always
+          sample: tag elbv2.k8s.aws/cluster=rke2-dev (aws-load-balancer-controller)
+        name:
+          description: Its name, for resources that have one.
+          type: str
+          returned: when the resource has a name
+          sample: k8s-default-web-0123456789
+        details:
+          description:
+            - What the decision was based on, by kind. Load balancers C(type), C(eni_description) (and
+              C(disable_deletion_protection)); target groups C(load_balancers); ENIs C(description), C(status),
+              C(groups) (and C(instance) or C(load_balancer)); rules C(group_id), C(direction),
+              C(referenced_group_id), C(permission).
+          type: dict
+          returned: when there are any
+          sample: {type: network, eni_description: ELB net/a1b2c3/0123456789abcdef}
+    blockers:
+      description: The entries of every kind with action C(blocker).
+      type: list
+      elements: dict
+      returned: always
+      contains:
+        kind:
+          description: C(load_balancer), C(target_group), C(network_interface), C(security_group) or C(sg_rule).
+          type: str
+          returned: always
+          sample: load_balancer
+        id:
+          description:
+            - The resource's id (ARN for ELBv2 resources, name for a classic load balancer).
+            - For a rule C(<group>:<direction>:<referenced group>:<protocol>:<from port>-<to port>).
+          type: str
+          returned: always
+          sample: arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/a1b2c3/0123456789abcdef
+        action:
+          description: C(delete), C(detach_delete), C(wait), C(revoke), C(skip) or C(blocker).
+          type: str
+          returned: always
+          sample: delete
+        reason:
+          description: Why it matched, or why it is left alone.
+          type: str
+          returned: always
+          sample: tag elbv2.k8s.aws/cluster=rke2-dev (aws-load-balancer-controller)
+        name:
+          description: Its name, for resources that have one.
+          type: str
+          returned: when the resource has a name
+          sample: k8s-default-web-0123456789
+        details:
+          description:
+            - What the decision was based on, by kind. Load balancers C(type), C(eni_description) (and
+              C(disable_deletion_protection)); target groups C(load_balancers); ENIs C(description), C(status),
+              C(groups) (and C(instance) or C(load_balancer)); rules C(group_id), C(direction),
+              C(referenced_group_id), C(permission).
+          type: dict
+          returned: when there are any
+          sample: {type: network, eni_description: ELB net/a1b2c3/0123456789abcdef}
 deleted:
-  description: IDs deleted, by kind (load_balancers, target_groups, network_interfaces, security_groups).
+  description: IDs deleted, by kind.
   returned: always
   type: dict
+  contains:
+    load_balancers:
+      description: Load balancers (ARN, or name for a classic one).
+      type: list
+      elements: str
+      returned: always
+      sample: [arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/a1b2c3/0123456789abcdef]
+    target_groups:
+      description: Target group ARNs.
+      type: list
+      elements: str
+      returned: always
+      sample: [arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/k8s-default-web-0123456789/0123456789abcdef]
+    network_interfaces:
+      description: ENI ids.
+      type: list
+      elements: str
+      returned: always
+      sample: [eni-0123456789abcdef0]
+    security_groups:
+      description: Security group ids.
+      type: list
+      elements: str
+      returned: always
+      sample: [sg-0123456789abcdef0]
 revoked_rules:
   description: Security group rule IDs revoked (each one's full rule is in the audit file).
   returned: always
   type: list
-blockers:
-  description: Resources that could not or may not be removed, with the reason.
+  elements: str
+  sample: [sgr-0123456789abcdef0]
+released_network_interfaces:
+  description: ENIs of deleted load balancers that AWS released (deleted by AWS, not by this module).
   returned: always
   type: list
+  elements: str
+  sample: [eni-0123456789abcdef0]
+blockers:
+  description: Resources the phases could not or may not remove, with the reason.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    kind:
+      description: C(load_balancer), C(target_group), C(network_interface), C(security_group) or C(sg_rule).
+      type: str
+      returned: always
+      sample: security_group
+    id:
+      description: The resource's id (ARN or name for load balancers and target groups).
+      type: str
+      returned: always
+      sample: sg-0123456789abcdef0
+    reason:
+      description: Why it could not or may not be removed.
+      type: str
+      returned: always
+      sample: still used by ENI(s) eni-0123456789abcdef0
+    groups:
+      description: For an ENI, the security groups it holds.
+      type: list
+      elements: str
+      returned: for some network_interface blockers
+      sample: [sg-0123456789abcdef0]
+    enis:
+      description: For a security group, the ENIs that still use it.
+      type: list
+      elements: str
+      returned: for security groups still in use
+      sample: [eni-0123456789abcdef0]
+    rules:
+      description: For an C(sg_rule) blocker (C(id) is the group holding them), the rule ids whose revoke failed.
+      type: list
+      elements: str
+      returned: for rules whose revoke failed
+      sample: [sgr-0123456789abcdef0]
 verify:
-  description: C(ok) and the C(blockers) that would stop terraform destroy of the security and network stacks.
-  returned: when the verify phase ran
+  description: What would stop terraform destroy of the security and network stacks; empty when the verify phase did not
+    run (not selected, check mode, or the deadline passed first).
+  returned: always
   type: dict
+  contains:
+    ok:
+      description: Nothing blocks the destroy.
+      type: bool
+      returned: when the verify phase ran
+      sample: true
+    blockers:
+      description: What blocks it.
+      type: list
+      elements: dict
+      returned: when the verify phase ran
+      contains:
+        kind:
+          description: C(load_balancer), C(target_group), C(security_group), C(sg_rule) or C(network_interface).
+          type: str
+          returned: always
+          sample: network_interface
+        id:
+          description: The resource's id (C(<sg>-><stack sg>) for a rule).
+          type: str
+          returned: always
+          sample: eni-0123456789abcdef0
+        blocks:
+          description: The stack whose destroy it blocks, C(security) or C(network).
+          type: str
+          returned: always
+          sample: network
+        reason:
+          description: What it is.
+          type: str
+          returned: always
+          sample: "ENI 'ELB net/a1b2c3/0123456789abcdef' (in-use) in the VPC"
 stats:
-  description: API calls (total and per operation), throttling retries, DependencyViolation count, seconds per phase.
+  description: AWS calls, retries and errors, and seconds per phase, of this run.
   returned: always
   type: dict
-completed:
-  description: False when the global deadline stopped the run.
-  returned: always
-  type: bool
+  contains:
+    api_calls:
+      description: AWS API calls made (attempts, retries included).
+      type: int
+      returned: always
+      sample: 42
+    api_calls_by_operation:
+      description: Calls per C(<service>:<operation>).
+      type: dict
+      returned: always
+      sample: {"ec2:describe_network_interfaces": 3, "sts:get_caller_identity": 1}
+    retries:
+      description: Retries botocore's standard retry mode made.
+      type: int
+      returned: always
+      sample: 0
+    throttled:
+      description: Throttling errors received.
+      type: int
+      returned: always
+      sample: 0
+    dependency_violations:
+      description: C(DependencyViolation) errors received (security groups still in use, retried).
+      type: int
+      returned: always
+      sample: 1
+    errors_by_code:
+      description: AWS error responses per error code.
+      type: dict
+      returned: always
+      sample: {DependencyViolation: 1}
+    seconds:
+      description: Wall time of the run.
+      type: float
+      returned: always
+      sample: 12.345
+    phase_seconds:
+      description: Seconds per phase (C(discover), C(lb), C(eni), C(sg), C(verify)) that ran.
+      type: dict
+      returned: always
+      sample: {discover: 0.412, lb: 8.1, eni: 2.3, sg: 1.2, verify: 0.3}
+    deleted_resources:
+      description: Resources deleted (all kinds).
+      type: int
+      returned: always
+      sample: 6
+    revoked_rules:
+      description: Security group rules revoked.
+      type: int
+      returned: always
+      sample: 1
 audit_file:
-  description: The JSON-lines audit file of this run.
+  description: The JSON-lines audit file of this run; empty when the run stopped before opening it.
   returned: always
   type: str
+  sample: logs/audit/20261202T083000123456Z_dev_cleanup.jsonl
 """
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule

@@ -21,7 +21,7 @@ description:
     snapshots. With O(require_imdsv2=true) it marks the AMI it returns C(ImdsSupport=v2.0) if it is not yet.
     These are the only changes it makes; C(changed) reflects them.
 version_added: 0.1.0
-author: Platform team (@org)
+author: Platform team (@org-platform)
 options:
   arch:
     description: Image architecture.
@@ -68,8 +68,15 @@ options:
     description: How many available golden AMIs O(deregister_old) keeps.
     type: int
     default: 3
-notes:
-  - Supports check mode; the decision is reported and nothing is deregistered.
+attributes:
+  check_mode:
+    support: full
+    description:
+      - The decision is made the same way; nothing is deregistered and C(ImdsSupport) is not set.
+      - C(deregistered) and C(imdsv2_set) say what a real run would do, and C(changed) predicts it.
+  diff_mode:
+    support: none
+    description: No diff is returned; C(deregistered) and C(imdsv2_set) report the only two changes it makes.
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -106,41 +113,154 @@ build_required:
   description: Whether Packer must build a new golden AMI.
   returned: always
   type: bool
+  sample: false
 reason:
   description: Human-readable reason for the decision.
   returned: always
   type: str
   sample: "found: ami-0123456789abcdef0 (golden-al2023-x86_64-1716200000) is current"
 reason_code:
-  description: One of none_found, hash_changed, source_superseded, too_old, found.
+  description: One of C(none_found), C(hash_changed), C(source_superseded), C(too_old), C(found).
   returned: always
   type: str
+  sample: found
 build_hash:
   description: The build hash the decision used (computed when O(packer_dir) was given).
   returned: always
   type: str
+  sample: 3f9a1c0e5b7d2a4c6e8f0a1b3c5d7e9f1a2b4c6d8e0f1a3b5c7d9e1f3a5b7c9d
 source_ami_id:
   description: The newest official base image (what a build would start from); empty when none matched.
   returned: always
   type: str
+  sample: ami-0fedcba9876543210
 candidate:
-  description: The golden AMI the decision looked at (image_id, name, state, creation_date, build_hash, ...).
+  description: The golden AMI the decision looked at; C(null) when no golden AMI is available.
   returned: always
   type: dict
+  contains:
+    image_id:
+      description: The AMI id.
+      type: str
+      returned: always
+      sample: ami-0123456789abcdef0
+    name:
+      description: The AMI name.
+      type: str
+      returned: always
+      sample: golden-al2023-x86_64-1716200000
+    state:
+      description: The AMI state (C(available), C(pending), C(failed), ...).
+      type: str
+      returned: always
+      sample: available
+    creation_date:
+      description: Its C(CreationDate), ISO 8601 in UTC.
+      type: str
+      returned: always
+      sample: "2026-12-01T10:00:00+00:00"
+    architecture:
+      description: Its architecture.
+      type: str
+      returned: always
+      sample: x86_64
+    build_hash:
+      description: Its C(BuildHash) tag; empty when it has none.
+      type: str
+      returned: always
+      sample: 3f9a1c0e5b7d2a4c6e8f0a1b3c5d7e9f1a2b4c6d8e0f1a3b5c7d9e1f3a5b7c9d
+    source_ami:
+      description: Its C(SourceAmi) tag (the base image it was built from); empty when it has none.
+      type: str
+      returned: always
+      sample: ami-0fedcba9876543210
 ignored:
-  description: Golden AMIs that are not available and were ignored.
+  description: Golden AMIs that are not available and were ignored, newest first.
   returned: always
   type: list
   elements: dict
+  contains:
+    image_id:
+      description: The AMI id.
+      type: str
+      returned: always
+      sample: ami-0123456789abcdef0
+    name:
+      description: The AMI name.
+      type: str
+      returned: always
+      sample: golden-al2023-x86_64-1716200000
+    state:
+      description: The AMI state (C(available), C(pending), C(failed), ...).
+      type: str
+      returned: always
+      sample: available
+    creation_date:
+      description: Its C(CreationDate), ISO 8601 in UTC.
+      type: str
+      returned: always
+      sample: "2026-12-01T10:00:00+00:00"
+    architecture:
+      description: Its architecture.
+      type: str
+      returned: always
+      sample: x86_64
+    build_hash:
+      description: Its C(BuildHash) tag; empty when it has none.
+      type: str
+      returned: always
+      sample: 3f9a1c0e5b7d2a4c6e8f0a1b3c5d7e9f1a2b4c6d8e0f1a3b5c7d9e1f3a5b7c9d
+    source_ami:
+      description: Its C(SourceAmi) tag (the base image it was built from); empty when it has none.
+      type: str
+      returned: always
+      sample: ami-0fedcba9876543210
 imdsv2_set:
   description: Whether the returned AMI was (in check mode, would be) marked C(ImdsSupport=v2.0) by this run.
   returned: always
   type: bool
+  sample: false
 deregistered:
-  description: Golden AMIs deregistered (or, in check mode, that would be).
+  description: Golden AMIs deregistered, their snapshots deleted (or, in check mode, that would be).
   returned: always
   type: list
   elements: dict
+  contains:
+    image_id:
+      description: The AMI id.
+      type: str
+      returned: always
+      sample: ami-0123456789abcdef0
+    name:
+      description: The AMI name.
+      type: str
+      returned: always
+      sample: golden-al2023-x86_64-1716200000
+    state:
+      description: The AMI state (C(available), C(pending), C(failed), ...).
+      type: str
+      returned: always
+      sample: available
+    creation_date:
+      description: Its C(CreationDate), ISO 8601 in UTC.
+      type: str
+      returned: always
+      sample: "2026-12-01T10:00:00+00:00"
+    architecture:
+      description: Its architecture.
+      type: str
+      returned: always
+      sample: x86_64
+    build_hash:
+      description: Its C(BuildHash) tag; empty when it has none.
+      type: str
+      returned: always
+      sample: 3f9a1c0e5b7d2a4c6e8f0a1b3c5d7e9f1a2b4c6d8e0f1a3b5c7d9e1f3a5b7c9d
+    source_ami:
+      description: Its C(SourceAmi) tag (the base image it was built from); empty when it has none.
+      type: str
+      returned: always
+      sample: ami-0fedcba9876543210
 """
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
+---
 module: shared_rds_credentials
 short_description: Keep a shared RDS service's database credentials in Secrets Manager
 description:
@@ -24,7 +25,6 @@ description:
   - Connection details that differ from the secret's (for example a moved endpoint) are written as a new
     C(AWSCURRENT) version with the same password. The KMS key, description and tags are converged; tags are
     added or updated, never purged.
-  - Supports check mode (predicts C(changed) and returns a throwaway password where a new one would be made).
 version_added: 0.1.0
 author: Platform team (@org-platform)
 options:
@@ -71,6 +71,13 @@ options:
     description: With C(state=absent), days during which the deleted secret can still be restored (7 to 30).
     type: int
     default: 30
+attributes:
+  check_mode:
+    support: full
+    description: Predicts C(changed) and changes nothing; returns a throwaway password where a new one would be made.
+  diff_mode:
+    support: none
+    description: No diff is returned; the secret's document holds a password, and C(updated) names what converged.
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -99,50 +106,68 @@ EXAMPLES = r"""
 
 RETURN = r"""
 arn:
-  description: ARN of the secret (absent in check mode for a secret not yet created).
-  returned: when the secret exists
+  description:
+    - ARN of the secret.
+    - C(null) when there is no secret (check mode before it is created, or C(state=absent) or C(state=promoted)
+      on a secret that does not exist).
+  returned: always
   type: str
+  sample: arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:/dev/fileflow/db-credentials-AbCdEf
 version_id:
-  description: The version holding the returned password (pending or current).
-  returned: when known
+  description:
+    - The version holding the returned password (pending or current), or the version promoted.
+    - C(null) in check mode for a version not yet written, and with C(state=absent).
+  returned: always
   type: str
+  sample: 5f3c8a52-1111-2222-3333-444455556666
 created:
   description: The secret was (or would be) created.
   returned: always
   type: bool
+  sample: false
 restored:
   description: A secret scheduled for deletion was (or would be) restored.
   returned: always
   type: bool
+  sample: false
 rotated:
   description: A new password was (or would be) staged as AWSPENDING.
   returned: always
   type: bool
+  sample: true
 resumed:
   description: A pending version left by an earlier run was found and is being finished.
   returned: always
   type: bool
+  sample: false
 pending:
   description: The returned password is pending; set MySQL to it, then call C(state=promoted).
   returned: always
   type: bool
+  sample: true
 promoted:
   description: AWSCURRENT was (or would be) moved to the pending version.
   returned: always
   type: bool
+  sample: false
 deleted:
   description: The secret was (or would be) scheduled for deletion.
   returned: always
   type: bool
+  sample: false
 updated:
-  description: What was converged on an existing secret (document keys, kms_key_id, description, tags).
+  description:
+    - What was converged on an existing secret; C(document:<keys>) for connection details written as a new
+      version, C(kms_key_id), C(description), C(tags:<keys>).
   returned: always
   type: list
   elements: str
+  sample: ["document:host", "tags:Owner"]
 password:
   description: The password MySQL must have. Never display it; the task must set C(no_log).
   returned: with state=present
   type: str
+  sample: "(40 random characters; never shown)"
 """
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule

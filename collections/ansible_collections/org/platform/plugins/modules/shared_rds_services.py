@@ -63,8 +63,10 @@ options:
 attributes:
   check_mode:
     support: full
+    description: Validates only; runs the same in check mode.
   diff_mode:
     support: none
+    description: Changes nothing, so there is nothing to diff.
 """
 
 EXAMPLES = r"""
@@ -87,21 +89,52 @@ services:
   type: list
   elements: dict
   contains:
-    name: {description: Service name., type: str}
-    database: {description: Its database., type: str}
-    username: {description: Its MySQL user., type: str}
-    secret_name: {description: Its Secrets Manager secret., type: str}
-    privileges: {description: Privileges on its database only, canonical order., type: list, elements: str}
+    name:
+      description: Service name.
+      type: str
+      returned: always
+      sample: file_flow
+    database:
+      description: Its database.
+      type: str
+      returned: always
+      sample: file_flow
+    username:
+      description: Its MySQL user, C(<service>_user).
+      type: str
+      returned: always
+      sample: file_flow_user
+    secret_name:
+      description: Its Secrets Manager secret, C(/<env>/<service>/db-credentials).
+      type: str
+      returned: always
+      sample: /dev/file_flow/db-credentials
+    privileges:
+      description: Privileges on its database only, canonical order.
+      type: list
+      elements: str
+      returned: always
+      sample: [SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, INDEX, ALTER]
     grant_database:
       description: The database as the grant names it, with C(_) and C(%) escaped.
       type: str
+      returned: always
       sample: 'file\_flow'
     priv:
       description: The grant in community.mysql.mysql_user's priv form (database wildcards escaped).
       type: dict
+      returned: always
       sample: {'file\_flow.*': 'SELECT,INSERT,UPDATE,DELETE,CREATE,DROP,INDEX,ALTER'}
-    rotate: {description: Whether to rotate its password in this run., type: bool}
-    state: {description: present or absent., type: str}
+    rotate:
+      description: Whether to rotate its password in this run.
+      type: bool
+      returned: always
+      sample: false
+    state:
+      description: C(present) or C(absent).
+      type: str
+      returned: always
+      sample: present
 charset:
   description: The validated character set.
   returned: success

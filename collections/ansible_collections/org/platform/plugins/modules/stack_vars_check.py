@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 ---
 module: stack_vars_check
 short_description: Validate per-environment Terraform stack variables before Terraform runs
-version_added: "0.1.0"
+version_added: 0.1.0
 description:
   - Renders, for every stack in the contract (C(terraform/stacks.yml)), the variable set the stack runner
     will pass to Terraform (common variables, inventory values, contract defaults; not the variables wired
@@ -49,6 +49,13 @@ options:
     description: VPC CIDRs of other environments by name, in addition to those found in O(inventories_dir).
     type: dict
     default: {}
+attributes:
+  check_mode:
+    support: full
+    description: Reads files only; runs the same in check mode.
+  diff_mode:
+    support: none
+    description: Changes nothing, so there is nothing to diff.
 author:
   - Platform team (@org-platform)
 """
@@ -82,6 +89,14 @@ peer_vpc_cidrs:
   returned: success
   type: dict
   sample: {stg: 10.1.0.0/16, prod: 10.2.0.0/16}
+problems:
+  description: Every problem found, one message each (C(msg) joins them).
+  returned: failure
+  type: list
+  elements: str
+  sample:
+    - "dev: 00-network.azs lists 1 availability zone(s); at least 2 are required"
+    - "dev: 00-network.nat_mode 'gateway' is unknown; use one of none, single, per_az"
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -45,7 +45,7 @@ description:
     failed or its outputs could not be read (C(skipped); the message names the root cause first, then what it
     stopped), when an input's output is missing from an applied upstream's state, and on SIGINT.
 version_added: 0.1.0
-author: org.platform developers
+author: Platform team (@org-platform)
 options:
   environment:
     description: Environment name; part of every state key and log file name.
@@ -175,12 +175,19 @@ options:
       - Where per-command Terraform logs go. Default C(<repository>/logs/terraform), as for O(work_dir);
         required outside the repository.
     type: path
-notes:
-  - Check mode is supported and plans only; C(changed) is true when any stack's plan has changes. With
-    O(state=absent) check mode plans C(-destroy) for the stacks a real destroy would take (dependents
-    included) and lists the resources it would delete.
-  - Diff mode returns, per stack, each resource's action and, for updates and replacements, the changed
-    attribute names with before/after values (sensitive values masked), built from the saved plan's JSON.
+attributes:
+  check_mode:
+    support: full
+    description:
+      - Plans only; C(changed) is true when any stack's plan has changes. With O(state=absent) check mode plans
+        C(-destroy) for the stacks a real destroy would take (dependents included) and lists the resources it
+        would delete. O(force_unlock) in check mode releases nothing and says which lock it would release.
+  diff_mode:
+    support: full
+    description:
+      - Returns, per stack, each resource's action and, for updates and replacements, the changed attribute
+        names with before/after values (sensitive values masked), built from the saved plan's JSON
+        (C(stacks[].resource_changes)), and a C(diff) in Terraform's notation.
 """
 
 EXAMPLES = r"""
@@ -220,55 +227,196 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+msg:
+  description:
+    - "One part per stack, C(<stack>[ SIMULATED]: <status> (<action>; <counts>)); on failure the root causes
+      first, then what they stopped. With O(force_unlock), which lock was (or would be) released."
+  returned: always
+  type: str
+  sample: "00-network: changed (apply; create=12); 10-security: ok (apply; no changes)"
 order:
   description: The stacks acted on, in the order of the action.
-  returned: always
+  returned: always, except with O(force_unlock)
   type: list
   elements: str
+  sample: [00-network, 10-security, 20-data]
 stacks:
-  description: One entry per stack.
-  returned: always
+  description: One entry per stack acted on (with O(force_unlock), the one unlocked), in C(order).
+  returned: always, except for O(force_unlock) in check mode
   type: list
   elements: dict
   contains:
-    name: {description: Stack name., type: str}
-    action: {description: apply, destroy, plan or plan-destroy., type: str}
+    name:
+      description: Stack name.
+      type: str
+      returned: always
+      sample: 00-network
+    action:
+      description: C(apply), C(destroy), C(plan), C(plan-destroy), C(read) or C(force-unlock); C(none) when it did not run.
+      type: str
+      returned: always
+      sample: apply
     status:
       description:
-        - "ok (no change), changed, planned, failed, skipped (not run because an upstream failed, its outputs
-          could not be read, or the run was interrupted; the task fails), or deferred (planning only, an
-          input is known only after an upstream's planned changes are applied; the task does not fail)."
+        - "C(ok) (no change), C(changed), C(planned), C(failed), C(skipped) (not run because an upstream failed,
+          its outputs could not be read, or the run was interrupted; the task fails), or C(deferred) (planning
+          only, an input is known only after an upstream's planned changes are applied; the task does not fail)."
       type: str
-    blocked_by: {description: With status skipped, the stack (or SIGINT) that stopped this one., type: str}
+      returned: always
+      sample: changed
+    changed:
+      description: Whether the stack changed (or, when planning, would change).
+      type: bool
+      returned: always
+      sample: true
+    counts:
+      description: Resource count per planned action (C(create), C(update), C(replace), C(delete), C(noop), ...).
+      type: dict
+      returned: always
+      sample: {create: 12, noop: 0}
+    resources:
+      description: Resource addresses per action (no-ops left out).
+      type: dict
+      returned: when the plan has changes
+      sample: {create: [aws_vpc.this, "aws_subnet.private[0]"]}
     resource_changes:
       description: In diff mode, per changed resource its address, action and changed attributes (before/after).
       type: list
-    changed: {description: Whether the stack changed (or, when planning, would change)., type: bool}
-    counts: {description: Resource count per planned action (create, update, replace, delete, ...)., type: dict}
-    resources: {description: Resource addresses per action., type: dict}
-    duration_s: {description: Seconds spent on the stack., type: float}
-    log_files: {description: The Terraform logs of the stack., type: list}
-    simulated: {description: True for a sandbox contract twin (no real AWS resources)., type: bool}
-    error: {description: Why the stack failed or was skipped., type: str}
-    lock: {description: The holder of the state lock (ID, Who, Operation, Created) when a lock blocked it., type: dict}
-    state_ids: {description: With O(state=read), every resource id and ARN in the stack's state., type: list}
+      elements: dict
+      returned: in diff mode, when the plan has changes
+      contains:
+        address:
+          description: Resource address.
+          type: str
+          returned: always
+          sample: aws_security_group.nodes
+        action:
+          description: C(create), C(update), C(replace), C(delete) or C(read).
+          type: str
+          returned: always
+          sample: update
+        changed_attributes:
+          description: Names of the attributes that change.
+          type: list
+          elements: str
+          returned: for update and replace
+          sample: [description]
+        before:
+          description: Their values before (sensitive values masked).
+          type: dict
+          returned: for update and replace
+          sample: {description: nodes}
+        after:
+          description: Their values after (sensitive values masked, unknown ones labelled).
+          type: dict
+          returned: for update and replace
+          sample: {description: RKE2 nodes}
+    output_changes:
+      description: Planned action per output that changes.
+      type: dict
+      returned: when outputs change
+      sample: {vpc_id: create}
+    outputs:
+      description: The stack's outputs (sensitive values masked).
+      type: dict
+      returned: when it has outputs
+      sample: {vpc_id: vpc-0123456789abcdef0}
+    duration_s:
+      description: Seconds spent on the stack.
+      type: float
+      returned: always
+      sample: 12.345
+    log_files:
+      description: The Terraform logs of the stack.
+      type: list
+      elements: str
+      returned: when Terraform ran
+      sample: [/srv/org-platform/logs/terraform/20261202T083000.123456Z_dev_00-network_apply.log]
+    simulated:
+      description: True for a sandbox contract twin (no real AWS resources).
+      type: bool
+      returned: always
+      sample: false
+    initialised:
+      description: Whether C(terraform init) ran for it in this run (its backend or files changed since the last init).
+      type: bool
+      returned: always
+      sample: true
+    assumed_inputs:
+      description: When planning, inputs taken from the contract's examples because the upstream has no value yet.
+      type: list
+      elements: str
+      returned: when any were assumed
+      sample: [00-network.vpc_id]
+    state_ids:
+      description: With O(state=read), every resource id and ARN in the stack's state.
+      type: list
+      elements: str
+      returned: with state=read
+      sample: [vpc-0123456789abcdef0]
+    error:
+      description: Why the stack failed or was skipped.
+      type: str
+      returned: when it failed or was skipped
+      sample: "apply failed: Error: creating EC2 VPC: UnauthorizedOperation"
+    blocked_by:
+      description: With status C(skipped), the stack (or C(SIGINT)) that stopped this one.
+      type: str
+      returned: when skipped
+      sample: 00-network
+    lock:
+      description: Terraform's lock info (C(ID), C(Who), C(Operation), C(Created), ...) when a state lock held by someone else blocked it.
+      type: dict
+      returned: when a lock blocked it
+      sample: {ID: 5f3c8a52-1111-2222-3333-444455556666, Who: ops@build-1, Operation: OperationTypeApply, Created: "2026-12-02 08:30:00 UTC"}
 outputs:
-  description: Outputs per stack; sensitive values are masked.
-  returned: always
+  description: Outputs per stack (stacks without outputs left out); sensitive values are masked.
+  returned: always, except with O(force_unlock)
   type: dict
+  sample: {00-network: {vpc_id: vpc-0123456789abcdef0, private_subnet_ids: [subnet-0123456789abcdef0]}}
 state_ids:
-  description: With O(state=read), the union of every stack's C(state_ids).
-  returned: always
+  description: With O(state=read), the union of every stack's C(state_ids) (empty otherwise).
+  returned: always, except with O(force_unlock)
   type: list
   elements: str
+  sample: [vpc-0123456789abcdef0, "arn:aws:iam::123456789012:role/dev-nodes"]
+simulated:
+  description: The stacks that are sandbox contract twins (no real AWS resources), in C(order).
+  returned: always, except with O(force_unlock)
+  type: list
+  elements: str
+  sample: []
 terraform_calls:
   description: How many Terraform commands ran.
-  returned: always
+  returned: always, except with O(force_unlock)
   type: int
+  sample: 9
+duration_s:
+  description: Seconds the run took.
+  returned: always, except with O(force_unlock)
+  type: float
+  sample: 42.123
 diff:
-  description: In diff mode, one entry per stack with changes, its C(prepared) text in Terraform's notation.
+  description: In diff mode, one entry per stack with resource changes.
   returned: in diff mode
   type: list
+  elements: dict
+  contains:
+    before_header:
+      description: C(<stack> (state)).
+      type: str
+      returned: always
+      sample: 10-security (state)
+    after_header:
+      description: C(<stack> (<action>)).
+      type: str
+      returned: always
+      sample: 10-security (plan)
+    prepared:
+      description: The changes in Terraform's notation.
+      type: str
+      returned: always
+      sample: "# stack 10-security (plan)\n~ aws_security_group.nodes  (update)\n    ~ description: \"nodes\" -> \"RKE2 nodes\"\n"
 """
 
 from ansible.module_utils.basic import AnsibleModule

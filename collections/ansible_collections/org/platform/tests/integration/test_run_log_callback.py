@@ -363,7 +363,7 @@ def test_retention_keeps_newest_runs_and_today(playbook, tmp_path):
     foreign = old_dir / "notes.txt"
     foreign.write_text("not a run log")
     play = _play(tmp_path, HEADER_PLAY.replace("[false]", "[true]"), "keep.yml")
-    for _ in range(2):
+    for _attempt in range(2):
         run = playbook(play, inventory=_inventory(tmp_path), env=_run_log_env(logs, ORG_PLATFORM_RUN_LOG_RETENTION="3"))
         assert run.rc == 0, run.output
     remaining = sorted(p.name for p in old_dir.iterdir())

@@ -67,7 +67,7 @@ def test_sg_used_by_eni_is_a_dependency_violation(moto):
 
 def test_sg_referenced_by_another_groups_rule_ingress_and_egress(moto):
     ec2 = moto["ec2"]
-    vpc, _ = network(ec2)
+    vpc = network(ec2)[0]
     target, holder = sg(ec2, vpc, "target"), sg(ec2, vpc, "holder")
     for direction in ("ingress", "egress"):
         perm = [{"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "UserIdGroupPairs": [{"GroupId": target}]}]
@@ -128,7 +128,7 @@ def test_load_balancers_get_enis_with_the_right_shape(moto):
         Subnets=subnets[:1],
         SecurityGroups=[group],
     )
-    _, enis = _lb_enis(ec2, vpc)
+    enis = _lb_enis(ec2, vpc)[1]
     assert len(enis) == 5
     by_kind = {}
     for eni in enis:
@@ -170,7 +170,7 @@ def test_lb_enis_detach_rules_and_linger(moto):
         Subnets=subnets[:1],
         SecurityGroups=[group],
     )
-    by_desc, _ = _lb_enis(ec2, vpc)
+    by_desc = _lb_enis(ec2, vpc)[0]
     alb_eni = next(e for d, e in by_desc.items() if d.startswith("ELB app/"))
     nlb_eni = next(e for d, e in by_desc.items() if d.startswith("ELB net/"))
     clb_eni = by_desc["ELB clb"]
@@ -203,7 +203,7 @@ def test_lb_enis_detach_rules_and_linger(moto):
 
 def test_elbv2_deletion_protection_is_honoured(moto):
     ec2, elbv2 = moto["ec2"], moto["elbv2"]
-    _, subnets = network(ec2)
+    subnets = network(ec2)[1]
     arn = elbv2.create_load_balancer(Name="keep", Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]
     elbv2.modify_load_balancer_attributes(
         LoadBalancerArn=arn, Attributes=[{"Key": "deletion_protection.enabled", "Value": "true"}]

@@ -102,7 +102,7 @@ def test_golden_instances_are_pending_until_the_node_service_reports_them(moto):
 
 
 def test_stop_and_terminate_wait_for_the_machine_and_only_aws_transitions_are_accepted(moto):
-    ids, _ = _fleet(moto, count=1)
+    ids = _fleet(moto, count=1)[0]
     (instance_id,) = ids
     status, answer = _control({"instance_id": instance_id, "state": "terminated"})
     assert status.startswith("409")
@@ -129,7 +129,7 @@ def test_without_a_node_service_instances_behave_as_in_moto(moto, monkeypatch):
 
 
 def test_non_golden_images_are_not_nodes(moto):
-    ids, _ = _fleet(moto, count=1, golden=False)
+    ids = _fleet(moto, count=1, golden=False)[0]
     assert _state(moto, ids[0]) == "running"
     assert _control()[1]["nodes"] == []
 
@@ -138,7 +138,7 @@ def test_non_golden_images_are_not_nodes(moto):
 
 
 def _online(moto):
-    ids, _ = _fleet(moto, count=2)
+    ids = _fleet(moto, count=2)[0]
     for instance_id in ids:
         _control({"instance_id": instance_id, "state": "running"})
     return ids
@@ -158,7 +158,7 @@ def test_an_instance_registers_only_with_its_own_credentials_and_is_then_online(
 
 
 def test_a_stopped_instance_is_connection_lost_and_a_pending_one_cannot_register(moto):
-    ids, _ = _fleet(moto, count=1)
+    ids = _fleet(moto, count=1)[0]
     refused = _agent_ping(ids[0], _instance_creds(moto, ids[0]))
     assert refused.status_code == 400
     assert "is not running" in refused.text

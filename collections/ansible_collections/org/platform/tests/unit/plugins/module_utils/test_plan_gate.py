@@ -198,11 +198,13 @@ VIOLATIONS = {
     "sg-lb-other-port": ("security-groups", SG_RULE, lambda: _with(SG_RULE, from_port=8443, to_port=8443)),
     "sg-all-protocols": ("security-groups", APP_RULE, lambda: _with(APP_RULE, cidr_ipv4="10.0.0.0/16", ip_protocol="-1", referenced_security_group_id=None)),
     "sg-port-range": ("security-groups", APP_RULE, lambda: _with(APP_RULE, cidr_ipv4="10.0.0.0/16", to_port=9000, referenced_security_group_id=None)),
-    "public-bucket-block": ("public-resources", "aws_s3_bucket_public_access_block.registry", lambda: _with("aws_s3_bucket_public_access_block.registry", restrict_public_buckets=False)),
+    "public-bucket-block": ("public-resources", "aws_s3_bucket_public_access_block.registry",
+                            lambda: _with("aws_s3_bucket_public_access_block.registry", restrict_public_buckets=False)),
     "public-bucket-acl": ("public-resources", "aws_s3_bucket.registry", lambda: _with("aws_s3_bucket.registry", acl="public-read")),
     "public-rds": ("public-resources", "aws_db_instance.this", lambda: _with("aws_db_instance.this", publicly_accessible=True)),
     "encryption-rds": ("encryption", "aws_db_instance.this", lambda: _with("aws_db_instance.this", storage_encrypted=False)),
-    "encryption-root-volume": ("encryption", "module.bastion.aws_instance.this", lambda: _with("module.bastion.aws_instance.this", root_block_device=[{"encrypted": False, "volume_size": 20}])),
+    "encryption-root-volume": ("encryption", "module.bastion.aws_instance.this",
+                               lambda: _with("module.bastion.aws_instance.this", root_block_device=[{"encrypted": False, "volume_size": 20}])),
 }  # fmt: skip
 
 
@@ -278,7 +280,15 @@ def test_sensitive_values_never_reach_a_finding(gate: PlanGate) -> None:
     target["change"]["after"]["name"] = CANARY
     target["change"]["after_sensitive"] = {"tags": {"Name": True}, "tags_all": {"Name": True}, "name": True}
     secret_plan = plan(*changes)
-    secret_plan["output_changes"] = {"token": {"actions": ["create"], "before": None, "after": CANARY, "after_sensitive": True, "before_sensitive": False}}  # fmt: skip
+    secret_plan["output_changes"] = {
+        "token": {
+            "actions": ["create"],
+            "before": None,
+            "after": CANARY,
+            "after_sensitive": True,
+            "before_sensitive": False,
+        }
+    }
     result = gate.evaluate(secret_plan, stack="test", environment="dev", today=TODAY)
     assert ("naming", "aws_lb.this") in denied(result)  # the placeholder is not a valid name either
     text = json.dumps(result.as_dict())
@@ -417,7 +427,11 @@ def test_not_a_plan_is_a_policy_error(gate: PlanGate) -> None:
 
 
 def _instances(count: int, instance_type: str = "t3.large", before: bool = True) -> list[dict[str, Any]]:
-    values = tagged("dev-platform-node", instance_type=instance_type, root_block_device=[{"encrypted": True, "volume_size": 50, "volume_type": "gp3"}])  # fmt: skip
+    values = tagged(
+        "dev-platform-node",
+        instance_type=instance_type,
+        root_block_device=[{"encrypted": True, "volume_size": 50, "volume_type": "gp3"}],
+    )
     if before:
         return [change(f'aws_instance.node["{i}"]', values, values, actions=["no-op"]) for i in range(count)]
     return [change(f'aws_instance.node["{i}"]', values) for i in range(count)]

@@ -74,7 +74,7 @@ def test_fifty_targets_per_filter():
     ssm = Fake(registered=dict.fromkeys(ids, "Online"))
     ec2 = Fake({i: ("running", "") for i in ids})
     assert describe(ec2, ssm, ids)["all_online"]
-    assert [len(kw["Filters"][0]["Values"]) for _, kw in ssm.calls] == [50, 50, 20]
+    assert [len(kw["Filters"][0]["Values"]) for _name, kw in ssm.calls] == [50, 50, 20]
 
 
 @pytest.mark.parametrize(

@@ -4,42 +4,21 @@
 
 from __future__ import annotations
 
+import copy
 import importlib
+import json
 import re
 from pathlib import Path
 
 import pytest
 import yaml
-from ansible_collections.org.platform.tests.unit.plugins.modules.module_docs import undocumented
+from ansible.module_utils.testing import patch_module_args
+from ansible_collections.org.platform.tests.unit.plugins.modules.module_docs import assert_documented, undocumented
+from ansible_collections.org.platform.tests.unit.plugins.modules.test_stack_vars_check_module import inventory_args
 
 MODULES_DIR = Path(__file__).resolve().parents[4] / "plugins" / "modules"
 MODULES = sorted(path.stem for path in MODULES_DIR.glob("*.py") if path.stem != "__init__")
 AUTHOR = re.compile(r".+ \(@[\w-]+\)")
-# Modules whose DOCUMENTATION/RETURN do not meet these rules yet (issue 10, "The house", item 6). Each is an
-# expected failure that must fail: once a module's docs are fixed its entry has to go, or the test fails.
-NOT_YET_DOCUMENTED = {
-    "documentation": {
-        "cluster_cleanup",
-        "golden_ami",
-        "shared_rds_credentials",
-        "shared_rds_services",
-        "stack_vars_check",
-        "terraform_stacks",
-    },
-    "return": {"cluster_cleanup", "golden_ami", "shared_rds_credentials", "shared_rds_services", "terraform_stacks"},
-}
-
-
-def modules(part: str, check: str):
-    return [
-        pytest.param(
-            name,
-            marks=pytest.mark.xfail(strict=True, reason=f"{name}: {check} not complete yet (issue 10 item 6)"),
-        )
-        if name in NOT_YET_DOCUMENTED[part]
-        else name
-        for name in MODULES
-    ]
 
 
 def load(name: str):
@@ -63,9 +42,9 @@ def return_problems(spec: dict, path: str = "") -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("name", modules("documentation", "DOCUMENTATION author/version_added/attributes"))
+@pytest.mark.parametrize("name", MODULES)
 def test_documentation_has_author_version_and_attributes(name):
-    documentation, _ = load(name)
+    documentation = load(name)[0]
     assert documentation["module"] == name
     assert documentation.get("version_added"), "version_added"
     authors = documentation["author"] if isinstance(documentation["author"], list) else [documentation["author"]]
@@ -76,9 +55,9 @@ def test_documentation_has_author_version_and_attributes(name):
         assert attributes[attribute].get("description"), attribute
 
 
-@pytest.mark.parametrize("name", modules("return", "RETURN description/type/sample"))
+@pytest.mark.parametrize("name", MODULES)
 def test_every_return_key_has_description_type_and_sample(name):
-    _, returned = load(name)
+    returned = load(name)[1]
     assert returned, "RETURN documents the result"
     assert return_problems(returned) == []
 
@@ -103,3 +82,37 @@ def test_undocumented_finds_keys_at_every_documented_depth(result, expected):
         "k": {"type": "dict", "description": "Keyed by stack name.", "contains": {"x": {"type": "int"}}},
     }
     assert undocumented(result, spec) == expected
+
+
+def run_main(name: str, args: dict, capsys) -> dict:
+    module = importlib.import_module(f"ansible_collections.org.platform.plugins.modules.{name}")
+    with patch_module_args(args), pytest.raises(SystemExit):
+        module.main()
+    return json.loads(capsys.readouterr().out)
+
+
+def _bad_azs(args: dict) -> dict:
+    stack_vars = copy.deepcopy(args["stack_vars"])
+    stack_vars["00-network"]["azs"] = stack_vars["00-network"]["azs"][:1]
+    return args | {"stack_vars": stack_vars}
+
+
+# Modules that need no AWS run for real here; the AWS modules' results are checked where they run against
+# the sandbox emulator.
+REAL_RUNS = {
+    "shared_rds_services": lambda: {
+        "env": "dev",
+        "services": ["fileflow", {"name": "auth_hub", "privileges": ["SELECT", "INSERT"]}],
+        "rotate": ["fileflow"],
+    },
+    "stack_vars_check": lambda: inventory_args("dev"),
+    "stack_vars_check-failure": lambda: _bad_azs(inventory_args("dev")),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REAL_RUNS))
+def test_a_real_result_has_only_documented_keys(case: str, capsys):
+    name = case.split("-", maxsplit=1)[0]
+    result = run_main(name, REAL_RUNS[case](), capsys)
+    assert bool(result.get("failed")) is case.endswith("-failure"), result
+    assert_documented(name, result)
