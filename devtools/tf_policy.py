@@ -2,6 +2,11 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Policy rules over parsed Terraform (tf_static.TerraformModule), one small pure function per rule.
 
+These are the house rules checkov cannot express yet (they follow attachments between resources and
+module calls as written: which group an endpoint or a database uses, which tags come from common-tags).
+The rules checkov covers, ``encryption-at-rest`` and ``no-public-data-stores``, are checkov checks now
+(built-in ones plus ``devtools/checkov_policies``; see ``devtools/checkov_scan.RULE_CHECKS``).
+
 Each rule takes a module and returns a list of ``Finding``; an empty list means the module complies.
 ``RULES`` maps rule names to functions and ``check_policies`` runs them all. The rules read the HCL as
 written, so they are strict about shape: security group rules given to the security-group module must be
@@ -402,60 +407,6 @@ def required_tags(module: TerraformModule) -> list[Finding]:
 
 
 # --------------------------------------------------------------------------------------------------
-# Rule: encryption at rest for EBS, RDS, S3, secrets and log groups
-# --------------------------------------------------------------------------------------------------
-
-
-def encryption_at_rest(module: TerraformModule) -> list[Finding]:
-    rule = "encryption-at-rest"
-    findings: list[Finding] = []
-
-    def need(address: str, ok: bool, message: str) -> None:
-        if not ok:
-            findings.append(_finding(rule, module, address, message))
-
-    for address, body in module.resources_of("aws_instance"):
-        roots = _blocks(body, "root_block_device")
-        need(address, bool(roots) and all(_is_true(b.get("encrypted")) for b in roots), "root volume not encrypted")
-        for block in _blocks(body, "ebs_block_device"):
-            need(address, _is_true(block.get("encrypted")), "EBS block device not encrypted")
-    for address, body in module.resources_of("aws_ebs_volume"):
-        need(address, _is_true(body.get("encrypted")), "volume not encrypted")
-    for address, body in module.resources_of("aws_launch_template"):
-        for mapping in _blocks(body, "block_device_mappings"):
-            for ebs in _blocks(mapping, "ebs"):
-                need(address, _is_true(ebs.get("encrypted")), "launch template volume not encrypted")
-    for address, body in module.resources_of("aws_db_instance"):
-        need(address, _is_true(body.get("storage_encrypted")), "storage_encrypted is not true")
-        need(address, bool(body.get("kms_key_id")), "storage is not encrypted with a customer KMS key (kms_key_id)")
-        if _is_true(body.get("manage_master_user_password")):
-            need(address, bool(body.get("master_user_secret_kms_key_id")), "master secret has no KMS key")
-        elif body.get("password") is not None:
-            findings.append(_finding(rule, module, address, "master password passes through Terraform state"))
-    for address, body in module.resources_of("aws_secretsmanager_secret"):
-        need(address, bool(body.get("kms_key_id")), "secret has no customer KMS key")
-    for address, body in module.resources_of("aws_cloudwatch_log_group"):
-        need(address, bool(body.get("kms_key_id")), "log group has no KMS key")
-    encrypted_buckets: set[str] = set()
-    for _address, body in module.resources_of("aws_s3_bucket_server_side_encryption_configuration"):
-        algorithms = [
-            default.get("sse_algorithm")
-            for rule_block in _blocks(body, "rule")
-            for default in _blocks(rule_block, "apply_server_side_encryption_by_default")
-        ]
-        if algorithms and all(a in ("aws:kms", "aws:kms:dsse") for a in algorithms):
-            encrypted_buckets.add(_bucket_key(body.get("bucket")))
-    for address, _body in module.resources_of("aws_s3_bucket"):
-        need(address, address in encrypted_buckets, "bucket has no SSE-KMS encryption configuration")
-    return findings
-
-
-def _bucket_key(expression: Any) -> str:
-    match = re.search(r"aws_s3_bucket\.([\w-]+)", expression_text(str(expression)))
-    return f"aws_s3_bucket.{match.group(1)}" if match else str(expression)
-
-
-# --------------------------------------------------------------------------------------------------
 # Rule: no ingress from anywhere, except a public load balancer on 80/443
 # --------------------------------------------------------------------------------------------------
 
@@ -478,42 +429,12 @@ def no_open_ingress(module: TerraformModule) -> list[Finding]:
     return findings
 
 
-# --------------------------------------------------------------------------------------------------
-# Rule: no public RDS, no public S3
-# --------------------------------------------------------------------------------------------------
-
-
-def no_public_data_stores(module: TerraformModule) -> list[Finding]:
-    rule = "no-public-data-stores"
-    findings: list[Finding] = []
-    for address, body in module.resources_of("aws_db_instance"):
-        if body.get("publicly_accessible") is not False:
-            findings.append(_finding(rule, module, address, "publicly_accessible must be explicitly false"))
-    blocked: set[str] = set()
-    for _address, body in module.resources_of("aws_s3_bucket_public_access_block"):
-        flags = ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
-        if all(_is_true(body.get(flag)) for flag in flags):
-            blocked.add(_bucket_key(body.get("bucket")))
-    for address, _body in module.resources_of("aws_s3_bucket"):
-        if address not in blocked:
-            findings.append(_finding(rule, module, address, "bucket has no full public access block"))
-    for address, body in module.resources_of("aws_s3_bucket_acl"):
-        if str(body.get("acl", "")).startswith(("public", "authenticated")):
-            findings.append(_finding(rule, module, address, f"bucket ACL {body.get('acl')}"))
-    for address, body in module.resources_of("aws_s3_bucket"):
-        if str(body.get("acl", "")).startswith(("public", "authenticated")):
-            findings.append(_finding(rule, module, address, f"bucket ACL {body.get('acl')}"))
-    return findings
-
-
 RULES: dict[str, Callable[[TerraformModule], list[Finding]]] = {
     "db-route-table-no-default-route": db_route_table_no_default_route,
     "endpoint-sg-https-from-vpc-only": endpoint_sg_https_from_vpc_only,
     "identity-only-ingress": identity_only_ingress,
     "required-tags": required_tags,
-    "encryption-at-rest": encryption_at_rest,
     "no-open-ingress": no_open_ingress,
-    "no-public-data-stores": no_public_data_stores,
 }
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Render the sandbox contract twins (terraform/sandbox/<stack>/main.tf) from terraform/stacks.yml.
+"""Render the sandbox contract twins (terraform/sandbox/<stack>/main.tf{,.json}) from terraform/stacks.yml.
 
 python tools/render_twins.py           # write them
 python tools/render_twins.py --check   # exit 1 and list the stale twins instead of writing
@@ -16,18 +16,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "collections"), str(ROOT)]
 
-from devtools.stack_twins import render_all  # noqa: E402
+from devtools.stack_twins import TWIN_FILES, render_all  # noqa: E402
 
 
 def stale_twins(contract_file: Path, twins_dir: Path) -> list[str]:
     with tempfile.TemporaryDirectory() as tmp:
         fresh = render_all(contract_file, Path(tmp))
         stale = []
-        for path in fresh:
-            current = twins_dir / path.parent.name / "main.tf"
-            if not current.is_file() or current.read_text() != path.read_text():
-                stale.append(path.parent.name)
-        known = {p.parent.name for p in fresh}
+        for directory in fresh:
+            current = twins_dir / directory.name
+            present = sorted(p.name for p in current.iterdir() if p.is_file()) if current.is_dir() else []
+            if present != sorted(TWIN_FILES) or any(
+                (current / name).read_text() != (directory / name).read_text() for name in TWIN_FILES
+            ):
+                stale.append(directory.name)
+        known = {p.name for p in fresh}
         stale += sorted(p.name for p in twins_dir.iterdir() if p.is_dir() and p.name not in known)
         return stale
 
@@ -47,8 +50,9 @@ def main() -> int:
         return 0
     for obsolete in (p for p in args.dest.glob("*") if p.is_dir()):
         shutil.rmtree(obsolete)
-    for path in render_all(args.contract, args.dest):
-        print(f"wrote {path.relative_to(ROOT)}")
+    for directory in render_all(args.contract, args.dest):
+        for name in TWIN_FILES:
+            print(f"wrote {(directory / name).relative_to(ROOT)}")
     return 0
 
 

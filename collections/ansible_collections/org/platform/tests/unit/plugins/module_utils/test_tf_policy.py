@@ -1,15 +1,21 @@
 # Copyright: (c) 2026, Platform team (@org-platform)
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""tf_policy: each rule fails on its deliberately broken fixture, and on small variants, and passes good HCL."""
+"""House rules: each fails on its deliberately broken fixture, and on small variants, and passes good HCL.
+
+Rules still in devtools/tf_policy.py run in-process; the rules that moved to checkov
+(devtools/checkov_scan.RULE_CHECKS: built-in checks plus devtools/checkov_policies) run through the real
+checkov, once for all their fixtures and variants (checkov takes 15-20 s to start).
+"""
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
 import pytest
 
-from devtools import tf_policy
+from devtools import checkov_scan, tf_policy
 from devtools.tf_static import check_references, load_module
 
 BROKEN = Path(__file__).parent / "fixtures" / "tf_broken"
@@ -35,19 +41,41 @@ def test_module_paths_exist() -> None:
 
 
 def test_every_rule_has_a_broken_fixture() -> None:
-    assert set(EXPECTED_BROKEN) == set(tf_policy.RULES)
-    assert {path.name for path in BROKEN.iterdir() if path.is_dir()} == set(tf_policy.RULES)
+    assert not set(tf_policy.RULES) & set(checkov_scan.RULE_CHECKS), "one scanner per rule"
+    assert set(EXPECTED_BROKEN) == set(tf_policy.RULES) | set(checkov_scan.RULE_CHECKS)
+    assert {path.name for path in BROKEN.iterdir() if path.is_dir()} == set(EXPECTED_BROKEN)
+
+
+def checkov_findings(results: list[checkov_scan.Result], directory: Path) -> dict[str, set[str]]:
+    """rule -> failed addresses, for the checkov-enforced rules, in one scanned directory."""
+    found: dict[str, set[str]] = {}
+    for result in results:
+        if result.status != "failed" or result.directory != directory.resolve():
+            continue
+        for rule, checks in checkov_scan.RULE_CHECKS.items():
+            if result.check_id in checks:
+                print(f"{rule}: {result.check_id} {result.resource} ({result.name})")
+                found.setdefault(rule, set()).add(result.resource)
+    return found
 
 
 @pytest.mark.parametrize("rule", sorted(EXPECTED_BROKEN))
-def test_rule_fails_on_its_broken_fixture(rule: str) -> None:
+def test_rule_fails_on_its_broken_fixture(
+    rule: str, checkov_results: list[checkov_scan.Result], variants_root: Path
+) -> None:
     module = load_module(BROKEN / rule)
     assert check_references(module) == [], "the fixture itself must be well formed"
     findings = tf_policy.check_policies(module)
     for finding in findings:
         print(finding)
-    assert {f.address for f in findings if f.rule == rule} == EXPECTED_BROKEN[rule]
-    assert {f.rule for f in findings} == {rule}, "a fixture must break only its own rule"
+    found = {f.rule: set() for f in findings}
+    for finding in findings:
+        found[finding.rule].add(finding.address)
+    scanned = checkov_findings(checkov_results, variants_root / BROKEN.name / rule)
+    assert not set(found) & set(scanned)
+    found.update(scanned)
+    assert found.get(rule) == EXPECTED_BROKEN[rule]
+    assert set(found) == {rule}, "a fixture must break only its own rule"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -288,38 +316,40 @@ def test_required_tags_needs_default_tags_on_the_provider(tmp_path: Path) -> Non
     assert [f.address for f in findings] == ["provider[0]"]
 
 
-@pytest.mark.parametrize(
-    ("body", "bad"),
-    [
-        ('resource "aws_instance" "x" {\n  root_block_device {\n    encrypted = true\n  }\n}', False),
-        ('resource "aws_instance" "x" {\n  ami = "ami-1"\n}', True),
-        ('resource "aws_ebs_volume" "x" {\n  encrypted = false\n}', True),
-        ('resource "aws_db_instance" "x" {\n  storage_encrypted = true\n  kms_key_id = "k"\n}', False),
-        ('resource "aws_db_instance" "x" {\n  storage_encrypted = true\n}', True),
-        ('resource "aws_db_instance" "x" {\n  storage_encrypted = true\n  kms_key_id = "k"\n  password = "p"\n}', True),
-        (
-            'resource "aws_db_instance" "x" {\n  storage_encrypted = true\n  kms_key_id = "k"\n'
-            "  manage_master_user_password = true\n}",
-            True,
-        ),
-        ('resource "aws_secretsmanager_secret" "x" {\n  kms_key_id = "k"\n}', False),
-        ('resource "aws_cloudwatch_log_group" "x" {\n  name = "x"\n}', True),
-    ],
-    ids=[
-        "ebs-ok",
-        "ebs-default",
-        "volume",
-        "rds-ok",
-        "rds-no-cmk",
-        "rds-password",
-        "rds-secret-no-key",
-        "secret-ok",
-        "logs",
-    ],
-)
-def test_encryption_variants(tmp_path: Path, body: str, bad: bool) -> None:
-    findings = findings_of(tmp_path, "encryption-at-rest", body, root=False)
-    assert bool(findings) is bad, findings
+ENCRYPTION_VARIANTS = {
+    "ebs-ok": ('resource "aws_instance" "x" {\n  root_block_device {\n    encrypted = true\n  }\n}', False),
+    "ebs-default": ('resource "aws_instance" "x" {\n  ami = "ami-1"\n}', True),
+    "volume": ('resource "aws_ebs_volume" "x" {\n  encrypted = false\n}', True),
+    "rds-ok": ('resource "aws_db_instance" "x" {\n  storage_encrypted = true\n  kms_key_id = "k"\n}', False),
+    "rds-no-cmk": ('resource "aws_db_instance" "x" {\n  storage_encrypted = true\n}', True),
+    "rds-password": (
+        'resource "aws_db_instance" "x" {\n  storage_encrypted = true\n  kms_key_id = "k"\n  password = "p"\n}',
+        True,
+    ),
+    "rds-secret-no-key": (
+        'resource "aws_db_instance" "x" {\n  storage_encrypted = true\n  kms_key_id = "k"\n'
+        "  manage_master_user_password = true\n}",
+        True,
+    ),
+    "secret-ok": ('resource "aws_secretsmanager_secret" "x" {\n  kms_key_id = "k"\n}', False),
+    "logs": ('resource "aws_cloudwatch_log_group" "x" {\n  name = "x"\n}', True),
+    "launch-template-ok": (
+        'resource "aws_launch_template" "x" {\n  block_device_mappings {\n    device_name = "/dev/xvda"\n'
+        "    ebs {\n      encrypted = true\n    }\n  }\n}",
+        False,
+    ),
+    "launch-template-plain": (
+        'resource "aws_launch_template" "x" {\n  block_device_mappings {\n    device_name = "/dev/xvda"\n'
+        "    ebs {\n      volume_size = 8\n    }\n  }\n}",
+        True,
+    ),
+}
+
+
+@pytest.mark.parametrize("variant", sorted(ENCRYPTION_VARIANTS))
+def test_encryption_variants(variant: str, checkov_results: list[checkov_scan.Result], variants_root: Path) -> None:
+    _body, bad = ENCRYPTION_VARIANTS[variant]
+    assert_checkov_variant(checkov_results, variants_root, "encryption-at-rest", variant, bad)
 
 
 OPEN = """
@@ -370,22 +400,70 @@ PUBLIC_ACCESS_BLOCK = """
       restrict_public_buckets = true
     }
     """
+PUBLIC_ACL = 'resource "aws_s3_bucket_acl" "b" {\n  bucket = aws_s3_bucket.b.id\n  acl    = "public-read"\n}\n'
+PUBLIC_VARIANTS = {
+    "blocked": (PUBLIC_ACCESS_BLOCK % "true", False),
+    "policy-not-blocked": (PUBLIC_ACCESS_BLOCK % "false", True),
+    "public-acl": (PUBLIC_ACCESS_BLOCK % "true" + PUBLIC_ACL, True),
+    "rds-private": ('resource "aws_db_instance" "x" {\n  publicly_accessible = false\n}', False),
+    "rds-implicit": ('resource "aws_db_instance" "x" {\n  engine = "mysql"\n}', True),
+}
 
 
-@pytest.mark.parametrize(
-    ("body", "bad"),
-    [
-        (PUBLIC_ACCESS_BLOCK % "true", False),
-        (PUBLIC_ACCESS_BLOCK % "false", True),
-        (PUBLIC_ACCESS_BLOCK % "true" + 'resource "aws_s3_bucket_acl" "b" {\n  acl = "public-read"\n}\n', True),
-        ('resource "aws_db_instance" "x" {\n  publicly_accessible = false\n}', False),
-        ('resource "aws_db_instance" "x" {\n  engine = "mysql"\n}', True),
-    ],
-    ids=["blocked", "policy-not-blocked", "public-acl", "rds-private", "rds-implicit"],
-)
-def test_public_data_store_variants(tmp_path: Path, body: str, bad: bool) -> None:
-    findings = findings_of(tmp_path, "no-public-data-stores", body, root=False)
-    assert bool(findings) is bad, findings
+@pytest.mark.parametrize("variant", sorted(PUBLIC_VARIANTS))
+def test_public_data_store_variants(
+    variant: str, checkov_results: list[checkov_scan.Result], variants_root: Path
+) -> None:
+    _body, bad = PUBLIC_VARIANTS[variant]
+    assert_checkov_variant(checkov_results, variants_root, "no-public-data-stores", variant, bad)
+
+
+# --------------------------------------------------------------------------------------------------
+# One checkov run for every fixture and variant of the checkov-enforced rules
+# --------------------------------------------------------------------------------------------------
+
+CHECKOV_VARIANTS = {"encryption-at-rest": ENCRYPTION_VARIANTS, "no-public-data-stores": PUBLIC_VARIANTS}
+
+
+@pytest.fixture(scope="module")
+def variants_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The variants, and a copy of the broken fixtures with module sources made absolute.
+
+    checkov 3.3 reports only the first of several ``--directory`` arguments (it repeats that report for
+    the others), so everything it has to see goes under one directory.
+    """
+    root = tmp_path_factory.mktemp("checkov_variants")
+    for fixture in sorted(path for path in BROKEN.iterdir() if path.is_dir()):
+        (root / BROKEN.name / fixture.name).mkdir(parents=True)
+        for tf_file in fixture.glob("*.tf"):
+            text = re.sub(r'"(\.\./)+terraform/modules/', f'"{REPO_ROOT}/terraform/modules/', tf_file.read_text())
+            (root / BROKEN.name / fixture.name / tf_file.name).write_text(text)
+    for rule, variants in CHECKOV_VARIANTS.items():
+        for name, (body, _bad) in variants.items():
+            directory = root / rule / name
+            directory.mkdir(parents=True)
+            stack(directory, body, root=False)
+    return root
+
+
+@pytest.fixture(scope="module")
+def checkov_results(variants_root: Path) -> list[checkov_scan.Result]:
+    if not checkov_scan.CHECKOV.is_file():
+        pytest.skip(f"checkov is not installed at {checkov_scan.CHECKOV}: run `make checkov-deps` (make test does)")
+    results, reports = checkov_scan.scan(variants_root)
+    assert len(reports) == 1
+    assert sum(report["summary"]["parsing_errors"] for report in reports) == 0
+    ran = {result.check_id for result in results}
+    for rule, checks in checkov_scan.RULE_CHECKS.items():
+        assert set(checks) <= ran, f"{rule}: checkov never ran {sorted(set(checks) - ran)} (not loaded?)"
+    return results
+
+
+def assert_checkov_variant(results: list[checkov_scan.Result], root: Path, rule: str, variant: str, bad: bool) -> None:
+    directory = root / rule / variant
+    assert any(r.directory == directory.resolve() for r in results), f"checkov did not scan {directory}"
+    found = checkov_findings(results, directory)
+    assert bool(found.get(rule)) is bad, found
 
 
 def test_check_policies_runs_selected_rules_only() -> None:
