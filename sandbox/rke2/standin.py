@@ -593,6 +593,7 @@ class TLSServer(http.server.ThreadingHTTPServer):
 class Handler(http.server.BaseHTTPRequestHandler):
     server: TLSServer
     protocol_version = "HTTP/1.1"
+    raw_body = b""
 
     def setup(self) -> None:
         self.request.settimeout(30)
@@ -616,10 +617,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def body(self) -> dict[str, Any]:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > 1 << 20:
-            raise ValueError("request too large")
-        return json.loads(self.rfile.read(length) or b"{}")
+        return json.loads(self.raw_body or b"{}")
 
     def basic_user(self) -> tuple[str, str] | None:
         header = self.headers.get("Authorization", "")
@@ -637,6 +635,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.route("POST")
 
     def route(self, method: str) -> None:
+        # The body is read before any answer: closing a socket with unread data resets the connection, and
+        # the client would lose the answer (a 401 seen as "Remote end closed connection without response").
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > 1 << 20:
+            self.close_connection = True
+            return self.send(413, {"error": "request too large"})
+        self.raw_body = self.rfile.read(length) if length else b""
         try:
             self.server.node.handle(self, method)
         except (ValueError, KeyError) as exc:
@@ -892,17 +897,27 @@ class Node:
         write_private(self.data_dir / "agent" / "server-ca.crt", self.ca_pem, 0o644)
 
     def heartbeat_loop(self, url: str, auth: tuple[str, str]) -> None:
-        try:
-            answer = https_json(f"{url}/v1-rke2/join", self.trust, "POST", auth, self.me())  # type: ignore[arg-type]
-            if self.role == "agent" and answer.get("cni"):
-                self.cni = answer["cni"]
-                https_json(f"{url}/v1-rke2/heartbeat", self.trust, "POST", auth, self.me())  # type: ignore[arg-type]
-        except urllib.error.HTTPError as exc:
-            raise Fatal(
-                f"failed to join {url}: {exc.code} {exc.reason}: the token is not valid for this cluster"
-            ) from None
-        except (urllib.error.URLError, OSError) as exc:
-            raise Fatal(f"failed to join {url}: {exc}") from None
+        delay = 1.0
+        while True:
+            try:
+                answer = https_json(f"{url}/v1-rke2/join", self.trust, "POST", auth, self.me())  # type: ignore[arg-type]
+                break
+            except urllib.error.HTTPError as exc:
+                if exc.code in (401, 403):
+                    message = f"failed to join {url}: {exc.code} {exc.reason}: the token is not valid for this cluster"
+                    raise Fatal(message) from None
+                log("info", f"Waiting to join {url}: {exc.code} {exc.reason}")
+                if self.stop.wait(delay):
+                    raise Fatal("stopped while waiting to join the server") from None
+                delay = min(delay * 2, 5.0)
+            except (urllib.error.URLError, OSError) as exc:  # the server is not ready yet: rke2 retries too
+                log("info", f"Waiting to join {url}: {exc}")
+                if self.stop.wait(delay):
+                    raise Fatal("stopped while waiting to join the server") from None
+                delay = min(delay * 2, 5.0)
+        if self.role == "agent" and answer.get("cni"):
+            self.cni = answer["cni"]
+            https_json(f"{url}/v1-rke2/heartbeat", self.trust, "POST", auth, self.me())  # type: ignore[arg-type]
         log("info", f"Node {self.name} registered with {url}")
 
         def beat() -> None:

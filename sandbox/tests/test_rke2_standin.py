@@ -603,3 +603,14 @@ def test_bad_config_stops_the_stand_in_before_it_writes_anything(release, tmp_pa
     )
     assert flag.returncode == 1
     assert "is not accepted by the stand-in" in flag.stderr
+
+
+def test_a_refused_join_always_gets_its_401(first_server):
+    """The server reads a refused request's body before answering (else the reset loses the 401)."""
+    trust = ssl.create_default_context(cafile=str(first_server.home / "data/server/tls/server-ca.crt"))
+    url = f"https://127.0.0.1:{first_server.ports[0]}/v1-rke2/join"
+    payload = {"name": "intruder", "padding": "x" * 200_000}
+    for _ in range(10):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            standin.https_json(url, trust, "POST", ("node", "wrong"), payload)
+        assert refused.value.code == 401
