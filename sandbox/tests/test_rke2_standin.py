@@ -614,3 +614,33 @@ def test_a_refused_join_always_gets_its_401(first_server):
         with pytest.raises(urllib.error.HTTPError) as refused:
             standin.https_json(url, trust, "POST", ("node", "wrong"), payload)
         assert refused.value.code == 401
+
+
+def test_a_server_joining_with_a_wrong_token_is_refused(first_server, release, tmp_path, procs):
+    home = tmp_path / "s3"
+    home.mkdir()
+    (home / "token").write_text("not-the-cluster-secret\n")
+    supervisor = f"https://127.0.0.1:{first_server.ports[0]}"
+    config = _server_config(home, home / "token", **{"node-name": "s3", "server": supervisor})
+    refused = Proc(release, home, "server", config)
+    procs.append(refused)
+    assert refused.exit_code() == 1
+    assert f"failed to join {supervisor} as a server: 401 Unauthorized" in refused.text()
+    assert not (home / "rke2.yaml").exists()
+    assert not (home / "data/server/token").exists()
+
+
+def test_write_kubeconfig_mode_is_honoured(release, tmp_path, procs):
+    if _why_no_process():
+        pytest.skip(_why_no_process())
+    (tmp_path / "token").write_text("another-cluster-secret\n")
+    server = Proc(
+        release,
+        tmp_path / "m",
+        "server",
+        _server_config(tmp_path / "m", tmp_path / "token", **{"write-kubeconfig-mode": "0640"}),
+    )
+    procs.append(server)
+    server.ready()
+    assert stat.S_IMODE((tmp_path / "m/rke2.yaml").stat().st_mode) == 0o640
+    assert stat.S_IMODE((tmp_path / "m/data/server/token").stat().st_mode) == 0o600
