@@ -33,7 +33,7 @@ MODULES = TERRAFORM / "modules"
 SANDBOX_TWINS = TERRAFORM / "sandbox"
 CONTRACT_FILE = TERRAFORM / "stacks.yml"
 INVENTORIES = REPO_ROOT / "inventories"
-BROKEN_FIXTURES = REPO_ROOT / "collections/ansible_collections/org/platform/tests/unit/plugins/module_utils/fixtures"
+BROKEN_FIXTURES = REPO_ROOT / "tests/devtools/fixtures"
 ENVIRONMENTS = ("dev", "stg", "prod")
 CHECKOV = Path(os.environ.get("CHECKOV_BIN", REPO_ROOT / ".venv-checkov" / "bin" / "checkov"))
 

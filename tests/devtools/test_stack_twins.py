@@ -13,7 +13,7 @@ import yaml
 from ansible_collections.org.platform.plugins.module_utils.stack_graph import graph_from_contract
 
 from devtools.stack_twins import hcl_literal, render_twin
-from sandbox.services import REPO_ROOT
+from sandbox.pytest_plugin import REPO_ROOT
 
 REPO = REPO_ROOT
 
