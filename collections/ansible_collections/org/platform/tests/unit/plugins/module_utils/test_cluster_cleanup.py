@@ -1,9 +1,9 @@
 # Copyright: (c) 2026, Platform team (@org-platform)
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""module_utils/cluster_cleanup: classification, options, retries, guards, and the engine on in-process moto.
+"""module_utils/cluster_cleanup: classification, options, retries and guards.
 
-The engine tests run on moto's in-process ``mock_aws`` with the sandbox emulator's rules installed (the
-same rules the server runs), so a missed dependency shows up as a DependencyViolation here too.
+The engine on in-process moto with the sandbox emulator's rules is tested in the repository's
+tests/unit/test_cluster_cleanup_emulated.py (it needs sandbox/ and benchmarks/).
 """
 
 from __future__ import annotations
@@ -146,9 +146,6 @@ def test_throttling_gives_up_after_max_attempts_and_other_errors_are_not_retried
     with pytest.raises(ClientError):
         other.call("ec2", "describe_vpcs")
     assert other.stats()["retries"] == 0
-
-
-# ------------------------------------------------------------------------------- engine on in-process moto
 
 
 # ------------------------------------------------------------------------ issue 18: inputs refused up front
