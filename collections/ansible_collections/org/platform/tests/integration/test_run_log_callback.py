@@ -12,8 +12,8 @@ from pathlib import Path
 
 import boto3
 import pytest
-from conftest import VENV_BIN, create_state_backend
 
+from sandbox.pytest_plugin import VENV_BIN, create_state_backend
 from sandbox.services import REPO_ROOT
 
 pytestmark = pytest.mark.integration

@@ -17,8 +17,8 @@ import subprocess
 import boto3
 import pytest
 from ansible_collections.org.platform.plugins.module_utils.stack_runner import local_identity
-from conftest import VENV_BIN
 
+from sandbox.pytest_plugin import VENV_BIN
 from sandbox.services import REPO_ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -21,7 +21,8 @@ from ansible_collections.org.platform.plugins.module_utils.stack_runner import (
     StackRunnerError,
 )
 from ansible_collections.org.platform.plugins.module_utils.terraform_engine import TerraformEngine
-from conftest import create_state_backend
+
+from sandbox.pytest_plugin import create_state_backend
 
 pytestmark = pytest.mark.integration
 

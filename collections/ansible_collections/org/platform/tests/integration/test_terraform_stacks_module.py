@@ -10,8 +10,8 @@ from pathlib import Path
 
 import boto3
 import pytest
-from conftest import create_state_backend
 
+from sandbox.pytest_plugin import create_state_backend
 from sandbox.services import REPO_ROOT
 
 pytestmark = pytest.mark.integration

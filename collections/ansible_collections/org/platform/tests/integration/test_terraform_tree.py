@@ -31,7 +31,7 @@ MODULES = TERRAFORM / "modules"
 SANDBOX_TWINS = TERRAFORM / "sandbox"
 CONTRACT_FILE = TERRAFORM / "stacks.yml"
 INVENTORIES = REPO_ROOT / "inventories"
-BROKEN_FIXTURES = REPO_ROOT / "collections/ansible_collections/org/platform/tests/unit/plugins/module_utils/fixtures"
+BROKEN_FIXTURES = REPO_ROOT / "tests/devtools/fixtures"
 ENVIRONMENTS = ("dev", "stg", "prod")
 
 CONTRACT = tf_static.load_contract(CONTRACT_FILE)

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,8 +22,6 @@ from ansible_collections.org.platform.plugins.module_utils.golden_ami import (
     parse_creation_date,
     validate_inputs,
 )
-
-from sandbox.services import REPO_ROOT
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 HASH = "a" * 64
@@ -54,45 +51,6 @@ SOURCE = Image(BASE, "al2023-ami-2023.7.20260501.0-kernel-6.1-x86_64", "availabl
 
 
 # --- build hash --------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def packer_dir(tmp_path: Path) -> Path:
-    shutil.copytree(REPO_ROOT / "packer", tmp_path / "packer")
-    return tmp_path / "packer"
-
-
-def test_build_hash_is_stable_and_location_independent(packer_dir: Path) -> None:
-    versions = {"awscli_version": "2.22.35", "bake_rke2": "false"}
-    first = compute_build_hash(packer_dir, versions)
-    assert first == compute_build_hash(packer_dir, dict(reversed(versions.items())))
-    assert first == compute_build_hash(REPO_ROOT / "packer", versions)
-    assert len(first) == 64
-
-
-@pytest.mark.parametrize(
-    "change",
-    ["template", "script", "new_script", "version"],
-)
-def test_build_hash_changes_with_every_input(packer_dir: Path, change: str) -> None:
-    versions = {"awscli_version": "2.22.35"}
-    before = compute_build_hash(packer_dir, versions)
-    if change == "template":
-        (packer_dir / "golden.pkr.hcl").write_text((packer_dir / "golden.pkr.hcl").read_text() + "\n# edit\n")
-    elif change == "script":
-        script = packer_dir / "scripts" / "20-harden.sh"
-        script.write_text(script.read_text() + "\n# edit\n")
-    elif change == "new_script":
-        (packer_dir / "scripts" / "50-extra.sh").write_text("#!/bin/sh\ntrue\n")
-    else:
-        versions = {"awscli_version": "2.22.36"}
-    assert compute_build_hash(packer_dir, versions) != before
-
-
-def test_build_hash_ignores_files_outside_template_and_scripts(packer_dir: Path) -> None:
-    before = compute_build_hash(packer_dir, {})
-    (packer_dir / "README.md").write_text("notes\n")
-    assert compute_build_hash(packer_dir, {}) == before
 
 
 def test_build_hash_needs_the_template(tmp_path: Path) -> None:

@@ -16,10 +16,6 @@ from ansible_collections.org.platform.plugins.module_utils.stack_graph import (
     type_errors,
 )
 
-from sandbox.services import REPO_ROOT
-
-REPO = REPO_ROOT
-
 
 def diamond():
     return graph_from_list(
@@ -201,18 +197,3 @@ def test_contract_errors(mutate, message):
     mutate(contract)
     with pytest.raises(StackGraphError, match=message):
         graph_from_contract(contract, "/stacks")
-
-
-def test_the_repository_contract_loads():
-    graph = graph_from_contract(yaml.safe_load((REPO / "terraform" / "stacks.yml").read_text()), REPO / "terraform")
-    order = graph.order()
-    assert order.index("00-network") < order.index("10-security") < order.index("50-rke2")
-    assert set(order) >= {
-        "00-network",
-        "10-security",
-        "40-bastion",
-        "45-harbor",
-        "50-rke2",
-        "60-db",
-        "70-observability",
-    }

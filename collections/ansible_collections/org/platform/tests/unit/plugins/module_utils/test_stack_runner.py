@@ -248,17 +248,6 @@ def test_work_dir_inside_a_stack_is_refused(tmp_path, stacks_root):
         )
 
 
-def test_project_root_is_found_upwards_from_the_stacks_and_only_there(tmp_path):
-    from ansible_collections.org.platform.plugins.module_utils.stack_runner import project_root
-
-    from sandbox.services import REPO_ROOT
-
-    assert project_root([None, REPO_ROOT / "terraform" / "stacks.yml"]) == REPO_ROOT
-    assert project_root([REPO_ROOT / "terraform" / "sandbox" / "00-network"]) == REPO_ROOT
-    assert project_root([tmp_path]) is None
-    assert project_root([]) is None
-
-
 def test_lock_message_names_the_holder_and_one_command(tmp_path, stacks_root):
     from ansible_collections.org.platform.plugins.module_utils.stack_runner import local_identity
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[6]
+from sandbox.pytest_plugin import REPO_ROOT
+
 RUNBOOK = [REPO_ROOT / "site.yml", REPO_ROOT / "destroy.yml", *sorted((REPO_ROOT / "playbooks").rglob("*.yml"))]
 # (file, task name): refusals that protect real environments from the sandbox's name and flag.
 IDENTITY_GUARD = {

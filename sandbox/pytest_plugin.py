@@ -1,6 +1,12 @@
 # Copyright: (c) 2026, Platform team (@org-platform)
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Shared fixtures: a private sandbox per test session (worker), and a playbook runner."""
+"""The sandbox's pytest plugin: a private sandbox per test session (worker), and a playbook runner.
+
+Loaded for every test run by the repository's root ``conftest.py`` (``pytest_plugins``), so the collection's
+own ``tests/`` import no repository code. Fixtures: ``repo_root``, ``sandbox``, ``aws``, ``playbook``; helpers
+to import: ``create_state_backend``, ``run_playbook``, ``VENV_BIN``, ``REPO_ROOT`` (docs/DEVELOPING.md,
+"Test fixtures").
+"""
 
 from __future__ import annotations
 
@@ -39,6 +45,12 @@ class SandboxEndpoints:
         request = urllib.request.Request(url, method="POST")  # noqa: S310 - http://127.0.0.1 emulator
         with urllib.request.urlopen(request, timeout=10):  # noqa: S310
             pass
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    """The repository's root directory (where site.yml, terraform/ and sandbox/ are)."""
+    return REPO_ROOT
 
 
 @pytest.fixture(scope="session")
@@ -133,4 +145,5 @@ def run_playbook(
 
 @pytest.fixture
 def playbook():
+    """``run_playbook``: ansible-playbook from the repository root with the project's ansible.cfg."""
     return run_playbook

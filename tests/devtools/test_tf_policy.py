@@ -17,9 +17,9 @@ import pytest
 
 from devtools import checkov_scan, tf_policy
 from devtools.tf_static import check_references, load_module
+from sandbox.pytest_plugin import REPO_ROOT
 
-BROKEN = Path(__file__).parent / "fixtures" / "tf_broken"
-REPO_ROOT = Path(__file__).resolve().parents[8]
+BROKEN = REPO_ROOT / "tests" / "devtools" / "fixtures" / "tf_broken"
 COMMON_TAGS = REPO_ROOT / "terraform" / "modules" / "common-tags"
 SECURITY_GROUP = REPO_ROOT / "terraform" / "modules" / "security-group"
 

@@ -12,7 +12,8 @@ import yaml
 from ansible.module_utils.testing import patch_module_args
 from ansible_collections.org.platform.plugins.modules import stack_vars_check
 
-REPO_ROOT = Path(__file__).resolve().parents[8]
+from sandbox.pytest_plugin import REPO_ROOT
+
 CONTRACT = REPO_ROOT / "terraform" / "stacks.yml"
 INVENTORIES = REPO_ROOT / "inventories"
 

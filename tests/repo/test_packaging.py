@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-COLLECTION = Path(__file__).resolve().parents[2]
-REPO = COLLECTION.parents[3]
+from sandbox.pytest_plugin import REPO_ROOT as REPO
+
+COLLECTION = REPO / "collections" / "ansible_collections" / "org" / "platform"
 GALAXY = yaml.safe_load((COLLECTION / "galaxy.yml").read_text())
 PIN = re.compile(r"^([A-Za-z0-9._-]+)==(\S+)")
 

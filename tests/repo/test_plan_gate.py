@@ -23,7 +23,8 @@ from ansible_collections.org.platform.plugins.module_utils import plan_gate
 from ansible_collections.org.platform.plugins.module_utils.plan_cost import PriceTable
 from ansible_collections.org.platform.plugins.module_utils.plan_gate import PlanGate, PolicyError
 
-REPO_ROOT = Path(__file__).resolve().parents[8]
+from sandbox.pytest_plugin import REPO_ROOT
+
 POLICY_DIR = REPO_ROOT / "policy"
 TODAY = datetime.date(2026, 12, 2)
 TAGS = {

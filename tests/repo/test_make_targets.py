@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.services import REPO_ROOT
+from sandbox.pytest_plugin import REPO_ROOT
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from ansible_collections.org.platform.plugins.module_utils.stack_graph import (
 from ansible_collections.org.platform.plugins.module_utils.stack_runner import is_simulated
 
 from devtools.stack_twins import TWIN_FILES, render_twin, template_literal, twin_config
-from sandbox.services import REPO_ROOT
+from sandbox.pytest_plugin import REPO_ROOT
 
 REPO = REPO_ROOT
 
