@@ -38,7 +38,7 @@ def _recheck_message(found: str, where: str) -> str:
     return (
         f"moto {found} ({where}) is not {RULES_WRITTEN_FOR}, the release the emulator rules were written "
         f"for. They patch moto internals; re-check each of these against moto {found}, run "
-        f"tests/unit/sandbox and the sandbox integration tests, then update RULES_WRITTEN_FOR in "
+        f"sandbox/tests and the sandbox integration tests, then update RULES_WRITTEN_FOR in "
         f"{Path(__file__).name}:\n  {files}"
     )
 
