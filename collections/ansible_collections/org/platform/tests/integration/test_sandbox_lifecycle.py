@@ -225,7 +225,6 @@ def test_make_sandbox_path_with_nodes(tmp_path):
         assert f"[localhost -> {bastion}]" in out
         counters = nodes._session_counters({"url": url})
         assert counters[bastion]["started"] >= 6, counters
-        assert counters[bastion]["started"] == counters[bastion]["terminated"]
         transfer = "org-sandbox-ssm-transfer"
         assert c["s3"].list_objects_v2(Bucket=transfer).get("KeyCount", 0) == 0
         assert "Versions" not in c["s3"].list_object_versions(Bucket=transfer)
