@@ -1,6 +1,6 @@
 # org.platform: the two commands of the README quick start, and the tools behind them.
 #   make sandbox   sandbox/site.yml then sandbox/destroy.yml (seed, runbook, unseed) against the loopback
-#                  sandbox (starts and stops it)
+#                  sandbox with booted nodes (starts and stops it; SANDBOX_FLEET=small for a smaller fleet)
 #   make test      lint + ansible-test sanity + every test (unit, integration against the sandbox, Terraform/Packer
 #                  static checks)
 #   make bench     benchmarks (figures go to docs/BENCHMARKS.md)
@@ -95,10 +95,20 @@ sandbox-down:
 sandbox-status:
 	$(PY) -m sandbox status
 
-# Quick start 1: build then tear down the sandbox environment, leaving no process and no state behind.
+# Quick start 1: boot the sandbox with its nodes, build the environment (seed: network, the bastion and RKE2
+# fleet as booted machines; the runbook: state backend, golden AMI, stacks, nodes ready over SSM, shared RDS
+# through the bastion), tear it down, and leave no process, machine, mount, namespace or state behind.
+# SANDBOX_FLEET=small: the bastion and one server instead of the default 1 + 3 servers + 2 agents.
+# The aws_ssm connection's boto3 clients take the emulator from AWS_ENDPOINT_URL_SSM / _S3 (amazon.aws 10 has
+# no endpoint option for them); no AWS configuration file is read.
+SANDBOX_FLEET ?=
 sandbox: sandbox-deps
-	$(PY) -m sandbox up
-	trap '$(PY) -m sandbox down --purge; rm -rf .work/sandbox' EXIT; \
+	@started=$$(date +%s); \
+	trap '$(PY) -m sandbox down --purge; rm -rf .work/sandbox; echo "make sandbox: $$(( $$(date +%s) - started )) s"' EXIT; \
+	$(PY) -m sandbox up --nodes; \
+	aws_url=$$($(PY) -c 'import json, sys; print(json.load(sys.stdin)["aws"]["endpoint_url"])' < "$${ORG_PLATFORM_SANDBOX_DIR:-.sandbox}/endpoints.json"); \
+	export AWS_ENDPOINT_URL_SSM=$$aws_url AWS_ENDPOINT_URL_S3=$$aws_url AWS_CONFIG_FILE=/dev/null \
+	  AWS_SHARED_CREDENTIALS_FILE=/dev/null ORG_PLATFORM_SANDBOX_FLEET=$(SANDBOX_FLEET); \
 	$(SANDBOX_ENV) $(BIN)/ansible-playbook sandbox/site.yml -i inventories/sandbox && \
 	$(SANDBOX_ENV) $(BIN)/ansible-playbook sandbox/destroy.yml -i inventories/sandbox -e confirm_destroy=sandbox
 

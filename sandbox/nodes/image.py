@@ -29,6 +29,8 @@ PACKAGES = (
     "systemd-sysv",
     "dbus",
     "python3",
+    # PyMySQL: the shared-RDS role's community.mysql tasks run on the bastion (delegate_to).
+    "python3-pymysql",
     "curl",
     "ca-certificates",
     "iptables",

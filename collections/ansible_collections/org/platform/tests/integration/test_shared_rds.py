@@ -10,18 +10,14 @@ under logs/ is searched for every password the run handled.
 from __future__ import annotations
 
 import json
-import os
 import re
-import socket
-import sys
 import time
-from pathlib import Path
 
 import boto3
 import pymysql
 import pytest
 
-from sandbox.services import REPO_ROOT, free_port
+from sandbox.services import REPO_ROOT
 
 pytestmark = pytest.mark.integration
 
@@ -437,102 +433,19 @@ def test_removal_needs_confirmation(harness, aws):
     harness.assert_nothing_leaked()
 
 
-STUB_AWS = """#!{python}
-# Stands in for `aws ssm start-session` with AWS-StartPortForwardingSessionToRemoteHost: records the call and
-# forwards 127.0.0.1:<localPortNumber> to <host>:<portNumber>, which the test keeps on loopback.
-import json, socket, sys, threading
-
-args = sys.argv[1:]
-params = json.loads(args[args.index("--parameters") + 1])
-with open({record!r}, "a") as record:
-    record.write(json.dumps({{"args": args, "parameters": params}}) + "\\n")
-host, port = params["host"][0], int(params["portNumber"][0])
-assert host in ("127.0.0.1", "localhost"), host
-
-
-def pipe(src, dst):
-    try:
-        while data := src.recv(65536):
-            dst.sendall(data)
-    except OSError:
-        pass
-    finally:
-        for sock in (src, dst):
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-
-listener = socket.create_server(("127.0.0.1", int(params["localPortNumber"][0])))
-while True:
-    client, _ = listener.accept()
-    upstream = socket.create_connection((host, port))
-    threading.Thread(target=pipe, args=(client, upstream), daemon=True).start()
-    threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
-"""
-
-
-def write_stub(path: Path, text: str) -> None:
-    path.write_text(text)
-    path.chmod(0o755)
-
-
-def test_tunnel_path_through_stubbed_session_manager(harness, aws, tmp_path):
-    """The real-AWS path with the AWS CLI and session-manager-plugin stubbed on loopback: bastion lookup, tunnel
-    opened in its own process group, MySQL reached through it, secret pointing at the DB (not the tunnel), tunnel
-    closed afterwards."""
-    ec2 = boto3.client("ec2", region_name=aws.region, endpoint_url=aws.aws_endpoint_url)
-    tags = [{"Key": "Role", "Value": "bastion"}, {"Key": "Environment", "Value": "sandbox"}]
-    bastion = ec2.run_instances(
-        ImageId="ami-0000000000000b001",  # the emulator does not need a registered image to run an instance
-        MinCount=1,
-        MaxCount=1,
-        InstanceType="t3.micro",
-        TagSpecifications=[{"ResourceType": "instance", "Tags": tags}],
-    )["Instances"][0]["InstanceId"]
-    stubs, record = tmp_path / "bin", tmp_path / "sessions.jsonl"
-    stubs.mkdir()
-    write_stub(stubs / "aws", STUB_AWS.format(python=sys.executable, record=str(record)))
-    write_stub(stubs / "session-manager-plugin", "#!/bin/sh\necho 1.2.0.0-stub\n")
-    local_port = free_port()
-    result = harness.playbook(
-        PLAYBOOK,
-        inventory=INVENTORY,
-        extra_vars={
-            "shared_rds_services": [{"name": "srt_tunnel"}],
-            "shared_rds_rotate": [],
-            "shared_rds_schemas_connection": "tunnel",
-            "shared_rds_schemas_tunnel_local_port": local_port,
-        },
-        env={
-            "ORG_PLATFORM_SANDBOX_DIR": str(aws.state_dir),
-            "PATH": f"{stubs}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-        },
-        timeout=300,
+def test_bastion_mode_without_a_bastion_is_refused_before_any_sql(harness, aws):
+    """Real environments run the MySQL tasks on the bastion over SSM (delegate_to); with no running bastion of the
+    environment the run stops naming the filters, before any database, user or secret exists. The path through a
+    booted bastion is tested in test_sandbox_lifecycle.py::test_make_sandbox_path_with_nodes."""
+    result = harness.run(
+        [{"name": "srt_nobastion"}],
+        extra={"shared_rds_schemas_connection": "bastion"},
+        expect_rc=None,
     )
-    harness.runs.append(result)
-    assert result.rc == 0, result.output[-6000:]
-    (session,) = [json.loads(line) for line in record.read_text().splitlines()]
-    assert session["args"][session["args"].index("--target") + 1] == bastion
-    assert "AWS-StartPortForwardingSessionToRemoteHost" in session["args"]
-    assert session["parameters"] == {
-        "host": [aws.mysql_host],
-        "portNumber": [str(aws.mysql_port)],
-        "localPortNumber": [str(local_port)],
-    }
-    assert "srt_tunnel" in databases(aws)
-    credentials = harness.credentials("srt_tunnel")
-    assert (credentials["host"], credentials["port"]) == (aws.mysql_host, aws.mysql_port)
-    login(aws, "srt_tunnel_user", credentials["password"], "srt_tunnel").close()
-    # The session's own output went to the project's logs (and is searched for passwords below).
-    tunnel_logs = [
-        p
-        for p in (REPO_ROOT / "logs" / "global").glob("*_sandbox_shared-rds-tunnel.log")
-        if p.stat().st_mtime >= harness.started - 1
-    ]
-    assert len(tunnel_logs) == 1
-    # The session's process group is gone: nothing listens on the tunnel's port any more.
-    with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", local_port), timeout=2):
-        pass
+    assert result.rc != 0
+    assert "Expected one running bastion for" in result.output
+    assert '"tag:Role": "bastion"' in result.output
+    assert "no database was changed" in result.output
+    assert "srt_nobastion" not in databases(aws)
+    assert not harness.secret_exists("srt_nobastion")
     harness.assert_nothing_leaked()
