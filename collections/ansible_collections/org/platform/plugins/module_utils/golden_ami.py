@@ -20,11 +20,18 @@ The decision, for one region and architecture:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from ansible_collections.org.platform.plugins.module_utils._aws import (
+    AWS_ERRORS,
+    boto3_tag_list_to_ansible_dict,
+    is_boto3_error_code,
+    paginate,
+)
 
 ARCHITECTURES = ("x86_64", "arm64")
 ROLE_TAG = "golden"
@@ -35,6 +42,10 @@ DEFAULT_SOURCE_NAME_PATTERN = "al2023-ami-2023.*-kernel-6.*-{arch}"
 IMDS_V2 = "v2.0"
 TEMPLATE_FILE = "golden.pkr.hcl"
 SCRIPTS_DIR = "scripts"
+
+# "Already gone" answers of a deregistration: the image or snapshot is not there, which is what we wanted.
+IMAGE_GONE_CODES = ["InvalidAMIID.NotFound", "InvalidAMIID.Unavailable"]
+SNAPSHOT_GONE_CODES = ["InvalidSnapshot.NotFound"]
 
 REASON_NONE_FOUND = "none_found"
 REASON_HASH_CHANGED = "hash_changed"
@@ -67,7 +78,7 @@ class Image:
             state=description.get("State", ""),
             creation_date=parse_creation_date(description.get("CreationDate", "")),
             architecture=description.get("Architecture", ""),
-            tags={tag["Key"]: tag.get("Value", "") for tag in description.get("Tags", [])},
+            tags=boto3_tag_list_to_ansible_dict(description.get("Tags", [])),
             snapshot_ids=tuple(
                 mapping["Ebs"]["SnapshotId"]
                 for mapping in description.get("BlockDeviceMappings", [])
@@ -232,16 +243,12 @@ def cleanup_plan(golden_images: Iterable[Image], keep: int, protect: Iterable[st
     return [image for image in available[keep:] if image.image_id not in protected]
 
 
-def _retry_decorator() -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    try:
-        from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-    except ImportError:  # pragma: no cover - amazon.aws ships with the controller's ansible package
-        return lambda function: function
-    return AWSRetry.jittered_backoff(retries=8, delay=2, max_delay=30)
-
-
 class GoldenAmiManager:
-    """Reads images from one region through a boto3 EC2 client and decides / cleans up."""
+    """Reads images from one region through a boto3 EC2 client and decides / cleans up.
+
+    The client comes from ``_aws.module_client`` (the collection's one retry policy: botocore ``standard``
+    retries inside the client, so every call and every page is retried on throttling).
+    """
 
     def __init__(
         self,
@@ -256,23 +263,14 @@ class GoldenAmiManager:
         self.arch = arch
         self.source_owner = source_owner
         self.source_name_pattern = source_name_pattern.format(arch=arch)
-        retry = _retry_decorator()
-        self._describe_images = retry(self._describe_images_once)
-        self._deregister = retry(self.ec2.deregister_image)
-        self._delete_snapshot = retry(self.ec2.delete_snapshot)
-        self._describe_attribute = retry(self.ec2.describe_image_attribute)
-        self._modify_attribute = retry(self.ec2.modify_image_attribute)
-
-    def _describe_images_once(self, **kwargs: Any) -> list[dict[str, Any]]:
-        # DescribeImages paginates only when MaxResults is given; the paginator handles both shapes.
-        paginator = self.ec2.get_paginator("describe_images")
-        return paginator.paginate(**kwargs).build_full_result().get("Images", [])
 
     def _list(self, **kwargs: Any) -> list[Image]:
+        # DescribeImages paginates only when MaxResults is given; the paginator handles both shapes.
         try:
-            return [Image.from_aws(description) for description in self._describe_images(**kwargs)]
-        except Exception as error:  # botocore errors carry the AWS message
+            descriptions = paginate(self.ec2, "describe_images", **kwargs).get("Images", [])
+        except AWS_ERRORS as error:  # botocore errors carry the AWS message
             raise GoldenAmiError(f"DescribeImages failed: {error}") from error
+        return [Image.from_aws(description) for description in descriptions]
 
     def golden_images(self) -> list[Image]:
         """Our golden images of this architecture, in every state."""
@@ -312,15 +310,13 @@ class GoldenAmiManager:
 
         Packer 1.6.6 cannot set it at build time; AWS allows setting it once and never unsetting it.
         """
-        from botocore.exceptions import ClientError
-
         try:
-            attribute = self._describe_attribute(ImageId=image_id, Attribute="imdsSupport")
+            attribute = self.ec2.describe_image_attribute(ImageId=image_id, Attribute="imdsSupport")
             if attribute.get("ImdsSupport", {}).get("Value") == IMDS_V2:
                 return False
             if not check_mode:
-                self._modify_attribute(ImageId=image_id, ImdsSupport={"Value": IMDS_V2})
-        except ClientError as error:
+                self.ec2.modify_image_attribute(ImageId=image_id, ImdsSupport={"Value": IMDS_V2})
+        except AWS_ERRORS as error:
             raise GoldenAmiError(f"setting ImdsSupport={IMDS_V2} on {image_id} failed: {error}") from error
         return True
 
@@ -329,21 +325,18 @@ class GoldenAmiManager:
         plan = cleanup_plan(self.golden_images(), keep, protect)
         if check_mode:
             return [image.summary() for image in plan]
-        from botocore.exceptions import ClientError
-
         for image in plan:
             try:
-                self._deregister(ImageId=image.image_id)
-            except ClientError as error:
-                if error.response.get("Error", {}).get("Code") not in (
-                    "InvalidAMIID.NotFound",
-                    "InvalidAMIID.Unavailable",
-                ):
-                    raise GoldenAmiError(f"DeregisterImage {image.image_id} failed: {error}") from error
+                self.ec2.deregister_image(ImageId=image.image_id)
+            except is_boto3_error_code(IMAGE_GONE_CODES):
+                pass  # already gone: done
+            except AWS_ERRORS as error:  # pylint: disable=duplicate-except
+                raise GoldenAmiError(f"DeregisterImage {image.image_id} failed: {error}") from error
             for snapshot_id in image.snapshot_ids:
                 try:
-                    self._delete_snapshot(SnapshotId=snapshot_id)
-                except ClientError as error:
-                    if error.response.get("Error", {}).get("Code") != "InvalidSnapshot.NotFound":
-                        raise GoldenAmiError(f"DeleteSnapshot {snapshot_id} failed: {error}") from error
+                    self.ec2.delete_snapshot(SnapshotId=snapshot_id)
+                except is_boto3_error_code(SNAPSHOT_GONE_CODES):
+                    pass  # already gone: done
+                except AWS_ERRORS as error:  # pylint: disable=duplicate-except
+                    raise GoldenAmiError(f"DeleteSnapshot {snapshot_id} failed: {error}") from error
         return [image.summary() for image in plan]
