@@ -151,7 +151,7 @@ def test_no_services_is_an_empty_plan():
 # The collection's one environment rule (constants.py): at most 32 characters, like terraform_stacks.
 @pytest.mark.parametrize("env", ["", "dev\n", "Dev", "dev/x", "a" * 33, None, "../prod", "1dev"])
 def test_environment_name_is_checked(env):
-    with pytest.raises(ServiceListError, match="environment name.*lower-case letters, digits and '-'"):
+    with pytest.raises(ServiceListError, match=r"environment name.*lower-case letters, digits and '-'"):
         plan_services([{"name": "fileflow"}], env)
 
 
