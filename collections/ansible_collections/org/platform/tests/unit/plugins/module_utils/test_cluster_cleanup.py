@@ -8,6 +8,11 @@ same rules the server runs), so a missed dependency shows up as a DependencyViol
 
 from __future__ import annotations
 
+import json
+import re
+import stat
+from pathlib import Path
+
 import boto3
 import pytest
 from ansible_collections.org.platform.plugins.module_utils._cleanup import (
@@ -19,6 +24,8 @@ from ansible_collections.org.platform.plugins.module_utils._cleanup import (
     classify_tags,
     lb_eni_description,
 )
+from ansible_collections.org.platform.plugins.module_utils._cleanup.audit import AuditLog, audit_label
+from ansible_collections.org.platform.plugins.module_utils._runlog import Redactor, parse_log_name
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from moto import mock_aws
@@ -178,15 +185,59 @@ def moto(monkeypatch):
 def test_engine_clears_the_estate_in_process(moto, tmp_path):
     estate = seed_estate(moto["ec2"], moto["elb"], moto["elbv2"], stray_enis=12)
     terminate_compute(moto["ec2"], estate)
-    result = ClusterCleanup(cleanup_options(estate, audit_dir=tmp_path), moto.__getitem__).run()
+    result = ClusterCleanup(cleanup_options(estate, audit_dir=tmp_path / "audit"), moto.__getitem__).run()
     assert result["completed"]
     assert result["verify"]["ok"], result["verify"]
     assert result["stats"]["dependency_violations"] == 0
     assert terraform_destroy_security_and_network(moto["ec2"], estate) == []
     # Every mutation is in the audit file.
-    audit = (tmp_path / result["audit_file"].rsplit("/", 1)[1]).read_text()
+    audit = (tmp_path / "audit" / result["audit_file"].rsplit("/", 1)[1]).read_text()
     for rid in result["deleted"]["security_groups"] + result["revoked_rules"]:
         assert rid in audit
+    # The audit file follows the collection's log rule (name, 0600 in 0700).
+    audit_file = Path(result["audit_file"])
+    name = parse_log_name(audit_file.name)
+    assert name is not None, audit_file.name
+    assert name.what == "cleanup"
+    assert stat.S_IMODE(audit_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(audit_file.parent.stat().st_mode) == 0o700
+
+
+def test_audit_log_follows_the_log_rule(tmp_path):
+    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"  # an AWS secret access key's shape: always masked
+    redactor = Redactor(["sekrit-value"])
+    log = AuditLog.create(tmp_path / "audit", audit_label("", ["blue", "green"]), {"vpc_id": "vpc-1"}, redactor)
+    log.write("start", "vpc-1", "cleanup run", note=f"key {secret} and sekrit-value")
+    log.write("finish", "vpc-1", "done", multi="line\nbreak")
+    log.close()
+    log.write("late", "vpc-1", "after close: dropped")
+    name = parse_log_name(log.path.name)
+    assert (name.what, name.env) == ("cleanup", "blue-green")
+    assert stat.S_IMODE(log.path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(log.path.parent.stat().st_mode) == 0o700
+    lines = log.path.read_text().splitlines()
+    records = [json.loads(line) for line in lines]
+    assert [r["action"] for r in records] == ["start", "finish"]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", r["time"]) for r in records)
+    assert records[0]["vpc_id"] == "vpc-1"
+    assert secret not in lines[0]
+    assert "sekrit-value" not in lines[0]
+    assert records[0]["note"] == "key ******** and ********"
+    # A second run in the same second gets its own file (exclusive creation, a new run id).
+    other = AuditLog.create(tmp_path / "audit", "sandbox", {})
+    other.close()
+    assert other.path != log.path
+    assert parse_log_name(other.path.name).env == "sandbox"
+    assert AuditLog.create(None, "x", {}).path is None
+
+
+def test_an_audit_directory_that_cannot_be_made_is_a_clean_refusal(moto, tmp_path):
+    estate = seed_estate(moto["ec2"], moto["elb"], moto["elbv2"], clbs=0, albs=0, nlbs=0, stray_enis=0, workers=0)
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    engine = ClusterCleanup(cleanup_options(estate, audit_dir=blocker / "audit"), moto.__getitem__)
+    with pytest.raises(CleanupError, match="cannot open the audit log"):
+        engine.run()
 
 
 def test_engine_refuses_another_account_before_any_call_but_sts(moto):
