@@ -19,7 +19,15 @@ The decision, for one region and architecture:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
+import os
+import re
+import signal
+import subprocess
+import threading
+from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -31,6 +39,13 @@ from ansible_collections.org.platform.plugins.module_utils._aws import (
     boto3_tag_list_to_ansible_dict,
     is_boto3_error_code,
     paginate,
+)
+from ansible_collections.org.platform.plugins.module_utils._runlog import (
+    Redactor,
+    RunLogError,
+    create_log_file,
+    line_stamp,
+    write_private,
 )
 
 ARCHITECTURES = ("x86_64", "arm64")
@@ -46,6 +61,14 @@ SCRIPTS_DIR = "scripts"
 # "Already gone" answers of a deregistration: the image or snapshot is not there, which is what we wanted.
 IMAGE_GONE_CODES = ["InvalidAMIID.NotFound", "InvalidAMIID.Unavailable"]
 SNAPSHOT_GONE_CODES = ["InvalidSnapshot.NotFound"]
+
+# The Packer build log: `<stamp>-<run id>_golden-ami-<arch>_<env>.log` by the collection's log rule (_runlog.py).
+PACKER_LOG_WHAT = "golden-ami-{arch}"
+PACKER_TAIL_LINES = 20
+# Packer's debug log (PACKER_LOG=1) starts each line with Go's log stamp; the log rule's line_stamp replaces it.
+_GO_LOG_STAMP = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d ")
+# amazon-ebs reports "AMIs were created:" then one "<region>: <ami id>" line per region.
+_ARTIFACT_LINE = re.compile(r"(?:^|\s)[a-z]{2}(?:-[a-z]+)+-\d: (ami-[0-9a-f]{8,17})$")
 
 REASON_NONE_FOUND = "none_found"
 REASON_HASH_CHANGED = "hash_changed"
@@ -340,3 +363,119 @@ class GoldenAmiManager:
                 except AWS_ERRORS as error:  # pylint: disable=duplicate-except
                     raise GoldenAmiError(f"DeleteSnapshot {snapshot_id} failed: {error}") from error
         return [image.summary() for image in plan]
+
+
+@dataclass(frozen=True)
+class PackerRun:
+    """What one ``packer build`` did: its exit code, the log and variables files, the AMIs it reported."""
+
+    rc: int
+    log_file: str
+    var_file: str
+    artifact_ids: list[str]
+    tail: list[str]
+    timed_out: bool = False
+
+    def as_result(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def run_packer_build(
+    packer_bin: str,
+    template: str | Path,
+    variables: Mapping[str, Any],
+    log_dir: str | Path,
+    environment: str,
+    arch: str,
+    env: Mapping[str, str] | None = None,
+    timeout_s: float | None = None,
+) -> PackerRun:
+    """Run ``packer build`` and write everything it prints to one log file by the collection's log rule.
+
+    The file is ``<log_dir>/<stamp>-<run id>_golden-ami-<arch>_<env>.log`` (0600 in a 0700 directory,
+    created exclusively); its variables file sits beside it as ``<same stem>.pkrvars.json`` (0600). Packer runs
+    with ``PACKER_LOG=1`` and no ``PACKER_LOG_PATH``, so its debug log comes on stderr; stdout and stderr are
+    written line by line, each line stamped with ``line_stamp()`` (Packer's own Go stamp removed) and passed
+    through a ``Redactor`` that knows every secret-named value of the environment (``AWS_SECRET_ACCESS_KEY``,
+    ``AWS_SESSION_TOKEN``, ...). The process runs in its own session; at ``timeout_s`` the whole group is killed.
+    """
+    template = Path(template)
+    if not template.is_file():
+        raise GoldenAmiError(f"Packer template not found: {template}")
+    run_env = {**(env if env is not None else os.environ), "PACKER_LOG": "1", "CHECKPOINT_DISABLE": "1"}
+    run_env.pop("PACKER_LOG_PATH", None)
+    redactor = Redactor()
+    redactor.add_named(run_env)
+    try:
+        log_path, fd = create_log_file(log_dir, PACKER_LOG_WHAT.format(arch=arch), environment)
+        var_file = write_private(log_path.with_suffix(".pkrvars.json"), json.dumps(variables, indent=2) + "\n")
+    except (RunLogError, OSError) as exc:
+        raise GoldenAmiError(f"cannot create the Packer log: {exc}") from exc
+    argv = [packer_bin, "build", "-color=false", f"-var-file={var_file}", str(template)]
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        log = _StampedLog(handle, redactor)
+        log.write(f"packer build {template.name} (arch {arch}, environment {environment}), variables {var_file.name}")
+        try:
+            process = subprocess.Popen(
+                argv,
+                env=run_env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                errors="replace",
+                start_new_session=True,
+            )
+        except OSError as exc:
+            log.write(f"cannot start {packer_bin}: {exc.strerror or exc}")
+            raise GoldenAmiError(f"cannot start Packer ({packer_bin}): {exc.strerror or exc}; log: {log_path}") from exc
+        rc, timed_out, tail, artifacts = _follow(process, log, timeout_s)
+        if timed_out:
+            log.write(f"packer build stopped: timeout of {timeout_s:g}s passed")
+        log.write(f"packer build finished: rc {rc}")
+    return PackerRun(rc, str(log_path), str(var_file), artifacts, tail, timed_out)
+
+
+class _StampedLog:
+    """One line at a time: Packer's Go stamp removed, secrets masked, ``line_stamp()`` in front."""
+
+    def __init__(self, handle: Any, redactor: Redactor):
+        self.handle = handle
+        self.redactor = redactor
+
+    def write(self, text: str) -> str:
+        line = self.redactor.line(_GO_LOG_STAMP.sub("", text.rstrip("\n")))
+        self.handle.write(f"{line_stamp()} {line}\n")
+        self.handle.flush()
+        return line
+
+
+def _follow(
+    process: subprocess.Popen[str], log: _StampedLog, timeout_s: float | None
+) -> tuple[int, bool, list[str], list[str]]:
+    """Log every line until the process ends (its group killed at the timeout): rc, timed out, tail, AMI ids."""
+    tail: deque[str] = deque(maxlen=PACKER_TAIL_LINES)
+    artifacts: list[str] = []
+    timed_out = threading.Event()
+
+    def stop() -> None:
+        timed_out.set()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+
+    timer = threading.Timer(timeout_s, stop) if timeout_s else None
+    if timer:
+        timer.daemon = True
+        timer.start()
+    try:
+        for text in process.stdout or ():
+            line = log.write(text)
+            tail.append(line)
+            match = _ARTIFACT_LINE.search(line)
+            if match and match.group(1) not in artifacts:
+                artifacts.append(match.group(1))
+        rc = process.wait()
+    finally:
+        if timer:
+            timer.cancel()
+    return rc, timed_out.is_set(), list(tail), artifacts
