@@ -8,6 +8,8 @@ botocore's ``Stubber`` answers the calls (real clients, real paginators, no netw
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import botocore.session
 import pytest
@@ -169,3 +171,40 @@ def test_transfer_bucket_codes_through_the_one_helper():
             check_bucket(s3, "nope")
         with pytest.raises(SsmInstancesError, match="cannot be used: 403"):
             check_bucket(s3, "locked")
+
+
+PLUGINS = Path(__file__).resolve().parents[3].parent / "plugins"
+# What only module_utils/_aws.py may do: a second way of doing one of these is a defect (docs/DEVELOPING.md).
+SECOND_IDIOMS = {
+    "AWSRetry": re.compile(r"\bAWSRetry\b"),
+    "module.client(...) outside _aws.module_client": re.compile(r"\bmodule\.client\("),
+    "boto3.client(...)": re.compile(r"\bboto3\.client\("),
+    "a hand paginator": re.compile(r"\.get_paginator\(|NextToken.*while|while.*NextToken"),
+    "an error code read by hand": re.compile(r"""response\.get\(["']Error["']|\[["']Error["']\]\[["']Code["']\]"""),
+}
+
+
+def plugin_files() -> list[Path]:
+    files = sorted((PLUGINS / "modules").glob("*.py")) + sorted((PLUGINS / "module_utils").rglob("*.py"))
+    return [f for f in files if f.name != "_aws.py"]
+
+
+def test_every_aws_module_uses_the_one_helper():
+    aws_modules = [f for f in sorted((PLUGINS / "modules").glob("*.py")) if "AnsibleAWSModule(" in f.read_text()]
+    assert len(aws_modules) >= 4, aws_modules
+    for path in aws_modules:
+        text = path.read_text()
+        assert "module_utils._aws import" in text, f"{path.name} does not use module_utils/_aws.py"
+        assert "module_client(module" in text, f"{path.name} creates its clients another way"
+
+
+@pytest.mark.parametrize("idiom", SECOND_IDIOMS, ids=SECOND_IDIOMS)
+def test_no_second_aws_idiom_outside_the_helper(idiom):
+    pattern = SECOND_IDIOMS[idiom]
+    found = [
+        f"{path.relative_to(PLUGINS)}:{number}"
+        for path in plugin_files()
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if pattern.search(line) and not line.lstrip().startswith("#")
+    ]
+    assert found == [], f"{idiom} outside module_utils/_aws.py: {found}"
