@@ -19,12 +19,34 @@ The decision, for one region and architecture:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Callable, Iterable, Mapping
+import json
+import os
+import re
+import signal
+import subprocess
+import threading
+from collections import deque
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from ansible_collections.org.platform.plugins.module_utils._aws import (
+    AWS_ERRORS,
+    boto3_tag_list_to_ansible_dict,
+    is_boto3_error_code,
+    paginate,
+)
+from ansible_collections.org.platform.plugins.module_utils._runlog import (
+    Redactor,
+    RunLogError,
+    create_log_file,
+    line_stamp,
+    write_private,
+)
 
 ARCHITECTURES = ("x86_64", "arm64")
 ROLE_TAG = "golden"
@@ -35,6 +57,18 @@ DEFAULT_SOURCE_NAME_PATTERN = "al2023-ami-2023.*-kernel-6.*-{arch}"
 IMDS_V2 = "v2.0"
 TEMPLATE_FILE = "golden.pkr.hcl"
 SCRIPTS_DIR = "scripts"
+
+# "Already gone" answers of a deregistration: the image or snapshot is not there, which is what we wanted.
+IMAGE_GONE_CODES = ["InvalidAMIID.NotFound", "InvalidAMIID.Unavailable"]
+SNAPSHOT_GONE_CODES = ["InvalidSnapshot.NotFound"]
+
+# The Packer build log: `<stamp>-<run id>_golden-ami-<arch>_<env>.log` by the collection's log rule (_runlog.py).
+PACKER_LOG_WHAT = "golden-ami-{arch}"
+PACKER_TAIL_LINES = 20
+# Packer's debug log (PACKER_LOG=1) starts each line with Go's log stamp; the log rule's line_stamp replaces it.
+_GO_LOG_STAMP = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d ")
+# amazon-ebs reports "AMIs were created:" then one "<region>: <ami id>" line per region.
+_ARTIFACT_LINE = re.compile(r"(?:^|\s)[a-z]{2}(?:-[a-z]+)+-\d: (ami-[0-9a-f]{8,17})$")
 
 REASON_NONE_FOUND = "none_found"
 REASON_HASH_CHANGED = "hash_changed"
@@ -67,7 +101,7 @@ class Image:
             state=description.get("State", ""),
             creation_date=parse_creation_date(description.get("CreationDate", "")),
             architecture=description.get("Architecture", ""),
-            tags={tag["Key"]: tag.get("Value", "") for tag in description.get("Tags", [])},
+            tags=boto3_tag_list_to_ansible_dict(description.get("Tags", [])),
             snapshot_ids=tuple(
                 mapping["Ebs"]["SnapshotId"]
                 for mapping in description.get("BlockDeviceMappings", [])
@@ -232,16 +266,12 @@ def cleanup_plan(golden_images: Iterable[Image], keep: int, protect: Iterable[st
     return [image for image in available[keep:] if image.image_id not in protected]
 
 
-def _retry_decorator() -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    try:
-        from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-    except ImportError:  # pragma: no cover - amazon.aws ships with the controller's ansible package
-        return lambda function: function
-    return AWSRetry.jittered_backoff(retries=8, delay=2, max_delay=30)
-
-
 class GoldenAmiManager:
-    """Reads images from one region through a boto3 EC2 client and decides / cleans up."""
+    """Reads images from one region through a boto3 EC2 client and decides / cleans up.
+
+    The client comes from ``_aws.module_client`` (the collection's one retry policy: botocore ``standard``
+    retries inside the client, so every call and every page is retried on throttling).
+    """
 
     def __init__(
         self,
@@ -256,23 +286,14 @@ class GoldenAmiManager:
         self.arch = arch
         self.source_owner = source_owner
         self.source_name_pattern = source_name_pattern.format(arch=arch)
-        retry = _retry_decorator()
-        self._describe_images = retry(self._describe_images_once)
-        self._deregister = retry(self.ec2.deregister_image)
-        self._delete_snapshot = retry(self.ec2.delete_snapshot)
-        self._describe_attribute = retry(self.ec2.describe_image_attribute)
-        self._modify_attribute = retry(self.ec2.modify_image_attribute)
-
-    def _describe_images_once(self, **kwargs: Any) -> list[dict[str, Any]]:
-        # DescribeImages paginates only when MaxResults is given; the paginator handles both shapes.
-        paginator = self.ec2.get_paginator("describe_images")
-        return paginator.paginate(**kwargs).build_full_result().get("Images", [])
 
     def _list(self, **kwargs: Any) -> list[Image]:
+        # DescribeImages paginates only when MaxResults is given; the paginator handles both shapes.
         try:
-            return [Image.from_aws(description) for description in self._describe_images(**kwargs)]
-        except Exception as error:  # botocore errors carry the AWS message
+            descriptions = paginate(self.ec2, "describe_images", **kwargs).get("Images", [])
+        except AWS_ERRORS as error:  # botocore errors carry the AWS message
             raise GoldenAmiError(f"DescribeImages failed: {error}") from error
+        return [Image.from_aws(description) for description in descriptions]
 
     def golden_images(self) -> list[Image]:
         """Our golden images of this architecture, in every state."""
@@ -312,15 +333,13 @@ class GoldenAmiManager:
 
         Packer 1.6.6 cannot set it at build time; AWS allows setting it once and never unsetting it.
         """
-        from botocore.exceptions import ClientError
-
         try:
-            attribute = self._describe_attribute(ImageId=image_id, Attribute="imdsSupport")
+            attribute = self.ec2.describe_image_attribute(ImageId=image_id, Attribute="imdsSupport")
             if attribute.get("ImdsSupport", {}).get("Value") == IMDS_V2:
                 return False
             if not check_mode:
-                self._modify_attribute(ImageId=image_id, ImdsSupport={"Value": IMDS_V2})
-        except ClientError as error:
+                self.ec2.modify_image_attribute(ImageId=image_id, ImdsSupport={"Value": IMDS_V2})
+        except AWS_ERRORS as error:
             raise GoldenAmiError(f"setting ImdsSupport={IMDS_V2} on {image_id} failed: {error}") from error
         return True
 
@@ -329,21 +348,134 @@ class GoldenAmiManager:
         plan = cleanup_plan(self.golden_images(), keep, protect)
         if check_mode:
             return [image.summary() for image in plan]
-        from botocore.exceptions import ClientError
-
         for image in plan:
             try:
-                self._deregister(ImageId=image.image_id)
-            except ClientError as error:
-                if error.response.get("Error", {}).get("Code") not in (
-                    "InvalidAMIID.NotFound",
-                    "InvalidAMIID.Unavailable",
-                ):
-                    raise GoldenAmiError(f"DeregisterImage {image.image_id} failed: {error}") from error
+                self.ec2.deregister_image(ImageId=image.image_id)
+            except is_boto3_error_code(IMAGE_GONE_CODES):
+                pass  # already gone: done
+            except AWS_ERRORS as error:  # pylint: disable=duplicate-except
+                raise GoldenAmiError(f"DeregisterImage {image.image_id} failed: {error}") from error
             for snapshot_id in image.snapshot_ids:
                 try:
-                    self._delete_snapshot(SnapshotId=snapshot_id)
-                except ClientError as error:
-                    if error.response.get("Error", {}).get("Code") != "InvalidSnapshot.NotFound":
-                        raise GoldenAmiError(f"DeleteSnapshot {snapshot_id} failed: {error}") from error
+                    self.ec2.delete_snapshot(SnapshotId=snapshot_id)
+                except is_boto3_error_code(SNAPSHOT_GONE_CODES):
+                    pass  # already gone: done
+                except AWS_ERRORS as error:  # pylint: disable=duplicate-except
+                    raise GoldenAmiError(f"DeleteSnapshot {snapshot_id} failed: {error}") from error
         return [image.summary() for image in plan]
+
+
+@dataclass(frozen=True)
+class PackerRun:
+    """What one ``packer build`` did: its exit code, the log and variables files, the AMIs it reported."""
+
+    rc: int
+    log_file: str
+    var_file: str
+    artifact_ids: list[str]
+    tail: list[str]
+    timed_out: bool = False
+
+    def as_result(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def run_packer_build(
+    packer_bin: str,
+    template: str | Path,
+    variables: Mapping[str, Any],
+    log_dir: str | Path,
+    environment: str,
+    arch: str,
+    env: Mapping[str, str] | None = None,
+    timeout_s: float | None = None,
+) -> PackerRun:
+    """Run ``packer build`` and write everything it prints to one log file by the collection's log rule.
+
+    The file is ``<log_dir>/<stamp>-<run id>_golden-ami-<arch>_<env>.log`` (0600 in a 0700 directory,
+    created exclusively); its variables file sits beside it as ``<same stem>.pkrvars.json`` (0600). Packer runs
+    with ``PACKER_LOG=1`` and no ``PACKER_LOG_PATH``, so its debug log comes on stderr; stdout and stderr are
+    written line by line, each line stamped with ``line_stamp()`` (Packer's own Go stamp removed) and passed
+    through a ``Redactor`` that knows every secret-named value of the environment (``AWS_SECRET_ACCESS_KEY``,
+    ``AWS_SESSION_TOKEN``, ...). The process runs in its own session; at ``timeout_s`` the whole group is killed.
+    """
+    template = Path(template)
+    if not template.is_file():
+        raise GoldenAmiError(f"Packer template not found: {template}")
+    run_env = {**(env if env is not None else os.environ), "PACKER_LOG": "1", "CHECKPOINT_DISABLE": "1"}
+    run_env.pop("PACKER_LOG_PATH", None)
+    redactor = Redactor()
+    redactor.add_named(run_env)
+    try:
+        log_path, fd = create_log_file(log_dir, PACKER_LOG_WHAT.format(arch=arch), environment)
+        var_file = write_private(log_path.with_suffix(".pkrvars.json"), json.dumps(variables, indent=2) + "\n")
+    except (RunLogError, OSError) as exc:
+        raise GoldenAmiError(f"cannot create the Packer log: {exc}") from exc
+    argv = [packer_bin, "build", "-color=false", f"-var-file={var_file}", str(template)]
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        log = _StampedLog(handle, redactor)
+        log.write(f"packer build {template.name} (arch {arch}, environment {environment}), variables {var_file.name}")
+        try:
+            process = subprocess.Popen(
+                argv,
+                env=run_env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                errors="replace",
+                start_new_session=True,
+            )
+        except OSError as exc:
+            log.write(f"cannot start {packer_bin}: {exc.strerror or exc}")
+            raise GoldenAmiError(f"cannot start Packer ({packer_bin}): {exc.strerror or exc}; log: {log_path}") from exc
+        rc, timed_out, tail, artifacts = _follow(process, log, timeout_s)
+        if timed_out:
+            log.write(f"packer build stopped: timeout of {timeout_s:g}s passed")
+        log.write(f"packer build finished: rc {rc}")
+    return PackerRun(rc, str(log_path), str(var_file), artifacts, tail, timed_out)
+
+
+class _StampedLog:
+    """One line at a time: Packer's Go stamp removed, secrets masked, ``line_stamp()`` in front."""
+
+    def __init__(self, handle: Any, redactor: Redactor):
+        self.handle = handle
+        self.redactor = redactor
+
+    def write(self, text: str) -> str:
+        line = self.redactor.line(_GO_LOG_STAMP.sub("", text.rstrip("\n")))
+        self.handle.write(f"{line_stamp()} {line}\n")
+        self.handle.flush()
+        return line
+
+
+def _follow(
+    process: subprocess.Popen[str], log: _StampedLog, timeout_s: float | None
+) -> tuple[int, bool, list[str], list[str]]:
+    """Log every line until the process ends (its group killed at the timeout): rc, timed out, tail, AMI ids."""
+    tail: deque[str] = deque(maxlen=PACKER_TAIL_LINES)
+    artifacts: list[str] = []
+    timed_out = threading.Event()
+
+    def stop() -> None:
+        timed_out.set()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+
+    timer = threading.Timer(timeout_s, stop) if timeout_s else None
+    if timer:
+        timer.daemon = True
+        timer.start()
+    try:
+        for text in process.stdout or ():
+            line = log.write(text)
+            tail.append(line)
+            match = _ARTIFACT_LINE.search(line)
+            if match and match.group(1) not in artifacts:
+                artifacts.append(match.group(1))
+        rc = process.wait()
+    finally:
+        if timer:
+            timer.cancel()
+    return rc, timed_out.is_set(), list(tail), artifacts

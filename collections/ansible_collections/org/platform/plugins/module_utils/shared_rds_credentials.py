@@ -29,6 +29,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ansible_collections.org.platform.plugins.module_utils._aws import (
+    AWS_ERRORS,
+    ansible_dict_to_boto3_tag_list,
+    boto3_tag_list_to_ansible_dict,
+    compare_aws_tags,
+    is_boto3_error_code,
+    is_error,
+)
+
 CURRENT = "AWSCURRENT"
 PENDING = "AWSPENDING"
 DOCUMENT_KEYS = ("username", "password", "database", "host", "port")
@@ -117,15 +126,17 @@ def parse_document(secret_string: str | None, name: str, stage: str) -> dict[str
     return document
 
 
-def error_code(exc: Exception) -> str | None:
-    response = getattr(exc, "response", None)
-    if isinstance(response, Mapping):
-        return response.get("Error", {}).get("Code")
-    return None
+def wanted_tags(spec: CredentialSpec) -> dict[str, str]:
+    """The secret's tags as strings, sorted by key (the order they are sent in)."""
+    return {key: str(value) for key, value in sorted(spec.tags.items())}
 
 
 class CredentialsManager:
-    """Reads and writes one service's credentials secret. ``call_kwargs`` go to every client call."""
+    """Reads and writes one service's credentials secret. ``call_kwargs`` go to every client call.
+
+    The client comes from ``_aws.module_client`` (the collection's one retry policy: botocore ``standard``
+    retries inside the client); AWS errors become ``CredentialsError`` with the botocore error as its cause.
+    """
 
     def __init__(
         self,
@@ -144,23 +155,23 @@ class CredentialsManager:
     def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
         try:
             return getattr(self.client, operation)(**kwargs, **self.call_kwargs)
-        except Exception as exc:
-            if error_code(exc) is None:
-                raise
+        except AWS_ERRORS as exc:
             raise CredentialsError(f"{operation} on {kwargs.get('SecretId') or kwargs.get('Name')}: {exc}") from exc
 
     def describe(self, name: str) -> dict[str, Any] | None:
         try:
             return self.client.describe_secret(SecretId=name, **self.call_kwargs)
-        except Exception as exc:
-            if error_code(exc) == "ResourceNotFoundException":
-                return None
-            if error_code(exc) is None:
-                raise
+        except is_boto3_error_code("ResourceNotFoundException"):
+            return None
+        except AWS_ERRORS as exc:  # pylint: disable=duplicate-except
             raise CredentialsError(f"describe_secret on {name}: {exc}") from exc
 
     def stages(self, name: str) -> dict[str, str]:
-        """Staging label -> version id, over every version of the secret."""
+        """Staging label -> version id, over every version of the secret.
+
+        A ``NextToken`` loop because botocore has no paginator for ListSecretVersionIds (``can_paginate`` is
+        False); every other list of the collection uses ``_aws.paginate``.
+        """
         labels: dict[str, str] = {}
         kwargs: dict[str, Any] = {"SecretId": name, "IncludeDeprecated": False}
         while True:
@@ -252,7 +263,7 @@ class CredentialsManager:
         if spec.kms_key_id:
             kwargs["KmsKeyId"] = spec.kms_key_id
         if spec.tags:
-            kwargs["Tags"] = [{"Key": key, "Value": str(value)} for key, value in sorted(spec.tags.items())]
+            kwargs["Tags"] = ansible_dict_to_boto3_tag_list(wanted_tags(spec))
         created = self._call("create_secret", **kwargs)
         outcome.arn = created.get("ARN")
         outcome.version_id = created.get("VersionId")
@@ -271,8 +282,8 @@ class CredentialsManager:
             outcome.changed = True
             if not self.check_mode:
                 self._call("update_secret", SecretId=spec.name, **update)
-        have = {tag["Key"]: tag["Value"] for tag in secret.get("Tags") or []}
-        missing = {key: str(value) for key, value in spec.tags.items() if have.get(key) != str(value)}
+        have = boto3_tag_list_to_ansible_dict(secret.get("Tags") or [])
+        missing, _never_purged = compare_aws_tags(have, wanted_tags(spec), purge_tags=False)
         if missing:
             outcome.changed = True
             outcome.updated.append("tags:" + ",".join(sorted(missing)))
@@ -280,7 +291,7 @@ class CredentialsManager:
                 self._call(
                     "tag_resource",
                     SecretId=spec.name,
-                    Tags=[{"Key": key, "Value": value} for key, value in sorted(missing.items())],
+                    Tags=ansible_dict_to_boto3_tag_list(dict(sorted(missing.items()))),
                 )
 
     def promote(self, name: str) -> Outcome:
@@ -320,6 +331,6 @@ class CredentialsManager:
             try:
                 self._call("delete_secret", SecretId=name, RecoveryWindowInDays=recovery_window_days)
             except CredentialsError as exc:
-                if error_code(exc.__cause__) != "ResourceNotFoundException":
+                if not is_error(exc.__cause__, "ResourceNotFoundException"):
                     raise
         return outcome

@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from ansible_collections.org.platform.plugins.module_utils.constants import environment_name_problem
 from ansible_collections.org.platform.plugins.module_utils.shared_rds_credentials import (
     PASSWORD_MIN_LENGTH,
     RECOVERY_WINDOW_RANGE,
@@ -29,9 +30,8 @@ from ansible_collections.org.platform.plugins.module_utils.shared_rds_credential
 # `<service>_user` must fit MySQL's 32-character user names, so a service name has at most 27.
 SERVICE_NAME_MAX = 27
 SERVICE_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,26}$")
-ENV_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
 USER_SUFFIX = "_user"
-SECRET_NAME_FORMAT = "/{env}/{service}/db-credentials"  # noqa: S105 - a secret name, not a secret
+SECRET_NAME_FORMAT = "/{environment}/{service}/db-credentials"  # noqa: S105 - a secret name, not a secret
 
 # Schemas that belong to the server; a service may never be given one of them.
 RESERVED_NAMES = frozenset({"mysql", "information_schema", "performance_schema", "sys", "innodb", "tmp"})
@@ -191,7 +191,7 @@ def normalise_privileges(value: Any) -> tuple[list[str], list[str]]:
     return [p for p in ALLOWED_PRIVILEGES if p in wanted], problems
 
 
-def plan_service(entry: Any, env: str) -> tuple[ServicePlan | None, list[str]]:
+def plan_service(entry: Any, environment: str) -> tuple[ServicePlan | None, list[str]]:
     """Validate one entry of the service list; (plan, problems) with plan None when problems exist."""
     if isinstance(entry, str):
         entry = {"name": entry}
@@ -231,7 +231,7 @@ def plan_service(entry: Any, env: str) -> tuple[ServicePlan | None, list[str]]:
             name=name,
             database=name,
             username=f"{name}{USER_SUFFIX}",
-            secret_name=SECRET_NAME_FORMAT.format(env=env, service=name),
+            secret_name=SECRET_NAME_FORMAT.format(environment=environment, service=name),
             privileges=privileges,
             rotate=rotate,
             state=state,
@@ -242,7 +242,7 @@ def plan_service(entry: Any, env: str) -> tuple[ServicePlan | None, list[str]]:
 
 def plan_services(
     services: Any,
-    env: str,
+    environment: str,
     rotate: Sequence[str] = (),
     *,
     settings: Mapping[str, Any] | None = None,
@@ -252,10 +252,11 @@ def plan_services(
     ``rotate`` names services to rotate in this run on top of their own ``rotate: true`` (handy from
     extra vars or a survey); each must be a present service of the list. ``settings`` (``charset``,
     ``collation``, ``password_length``, ``recovery_window_days``) are checked with ``settings_problems``
-    and reported in the same error.
+    and reported in the same error. ``environment`` follows the collection's one rule (``constants.py``).
     """
-    if not isinstance(env, str) or not ENV_NAME_RE.fullmatch(env):
-        raise ServiceListError(f"environment name {env!r} must match {ENV_NAME_RE.pattern}")
+    problem = environment_name_problem(environment)
+    if problem:
+        raise ServiceListError(f"invalid environment name: {problem}")
     if isinstance(rotate, str) or not isinstance(rotate, Sequence):
         raise ServiceListError("the services to rotate must be a list of service names")
     if services is None:
@@ -266,7 +267,7 @@ def plan_services(
     problems: list[str] = settings_problems(**settings) if settings is not None else []
     seen: set[str] = set()
     for index, entry in enumerate(services):
-        plan, entry_problems = plan_service(entry, env)
+        plan, entry_problems = plan_service(entry, environment)
         label = f"service #{index + 1}"
         if (
             isinstance(entry, Mapping)

@@ -11,9 +11,19 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ansible_collections.org.platform.plugins.module_utils._aws import (
+    AWS_ERRORS,
+    boto3_tag_list_to_ansible_dict,
+    error_code,
+    is_boto3_error_code,
+    paginate,
+)
+
 INSTANCE_ID = re.compile(r"i-[0-9a-f]{8,17}")
 # DescribeInstanceInformation takes at most 50 values in one InstanceIds filter.
 FILTER_VALUES_MAX = 50
+# HeadBucket has no body, so a missing bucket is the bare HTTP status; other S3 calls say NoSuchBucket.
+BUCKET_MISSING_CODES = ["404", "NoSuchBucket", "NotFound"]
 
 
 class SsmInstancesError(Exception):
@@ -36,33 +46,31 @@ def _chunks(items: list[str], size: int) -> list[list[str]]:
 def ping_statuses(ssm: Any, instance_ids: list[str]) -> dict[str, dict[str, Any]]:
     """PingStatus and friends of every registered target: one DescribeInstanceInformation per 50 targets."""
     found: dict[str, dict[str, Any]] = {}
-    paginator = ssm.get_paginator("describe_instance_information")
     for chunk in _chunks(instance_ids, FILTER_VALUES_MAX):
-        for page in paginator.paginate(Filters=[{"Key": "InstanceIds", "Values": chunk}]):
-            for item in page.get("InstanceInformationList", []):
-                last = item.get("LastPingDateTime")
-                found[item["InstanceId"]] = {
-                    "ping_status": item.get("PingStatus", ""),
-                    "last_ping": last.isoformat() if hasattr(last, "isoformat") else str(last or ""),
-                    "agent_version": item.get("AgentVersion", ""),
-                    "ip_address": item.get("IPAddress", ""),
-                }
+        pages = paginate(ssm, "describe_instance_information", Filters=[{"Key": "InstanceIds", "Values": chunk}])
+        for item in pages.get("InstanceInformationList", []):
+            last = item.get("LastPingDateTime")
+            found[item["InstanceId"]] = {
+                "ping_status": item.get("PingStatus", ""),
+                "last_ping": last.isoformat() if hasattr(last, "isoformat") else str(last or ""),
+                "agent_version": item.get("AgentVersion", ""),
+                "ip_address": item.get("IPAddress", ""),
+            }
     return found
 
 
 def ec2_instances(ec2: Any, instance_ids: list[str]) -> dict[str, dict[str, str]]:
     """State and Name tag of the instances that exist (an unknown id is simply absent from the answer)."""
     found: dict[str, dict[str, str]] = {}
-    paginator = ec2.get_paginator("describe_instances")
-    for page in paginator.paginate(Filters=[{"Name": "instance-id", "Values": instance_ids}]):
-        for reservation in page.get("Reservations", []):
-            for instance in reservation.get("Instances", []):
-                tags = {t["Key"]: t["Value"] for t in instance.get("Tags", [])}
-                found[instance["InstanceId"]] = {
-                    "state": instance.get("State", {}).get("Name", ""),
-                    "name": tags.get("Name", ""),
-                    "private_ip": instance.get("PrivateIpAddress", ""),
-                }
+    pages = paginate(ec2, "describe_instances", Filters=[{"Name": "instance-id", "Values": instance_ids}])
+    for reservation in pages.get("Reservations", []):
+        for instance in reservation.get("Instances", []):
+            tags = boto3_tag_list_to_ansible_dict(instance.get("Tags", []))
+            found[instance["InstanceId"]] = {
+                "state": instance.get("State", {}).get("Name", ""),
+                "name": tags.get("Name", ""),
+                "private_ip": instance.get("PrivateIpAddress", ""),
+            }
     return found
 
 
@@ -111,14 +119,13 @@ def label(instance: dict[str, Any]) -> str:
 
 def check_bucket(s3: Any, bucket: str) -> None:
     """The aws_ssm transfer bucket exists and is reachable; else a clear refusal before any wait."""
-    from botocore.exceptions import ClientError
-
     try:
         s3.head_bucket(Bucket=bucket)
-    except ClientError as error:
-        code = str(error.response.get("Error", {}).get("Code", ""))
-        if code in ("404", "NoSuchBucket", "NotFound"):
-            raise SsmInstancesError(
-                f"the aws_ssm transfer bucket {bucket!r} does not exist: every module and file goes through it"
-            ) from None
-        raise SsmInstancesError(f"the aws_ssm transfer bucket {bucket!r} cannot be used: {code} {error}") from None
+    except is_boto3_error_code(BUCKET_MISSING_CODES):
+        raise SsmInstancesError(
+            f"the aws_ssm transfer bucket {bucket!r} does not exist: every module and file goes through it"
+        ) from None
+    except AWS_ERRORS as error:  # pylint: disable=duplicate-except
+        raise SsmInstancesError(
+            f"the aws_ssm transfer bucket {bucket!r} cannot be used: {error_code(error)} {error}"
+        ) from None

@@ -264,6 +264,7 @@ deregistered:
 """
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.org.platform.plugins.module_utils._aws import fail_json_aws_from, module_client
 from ansible_collections.org.platform.plugins.module_utils.golden_ami import (
     ARCHITECTURES,
     DEFAULT_SOURCE_NAME_PATTERN,
@@ -301,7 +302,7 @@ def main() -> None:
             raise GoldenAmiError(f"keep must be at least 1, not {params['keep']}")
         build_hash = params["build_hash"] or compute_build_hash(params["packer_dir"], params["build_versions"])
         manager = GoldenAmiManager(
-            module.client("ec2"),
+            module_client(module, "ec2"),
             params["arch"],
             source_owner=params["source_owner"],
             source_name_pattern=params["source_name_pattern"],
@@ -316,7 +317,7 @@ def main() -> None:
                 params["keep"], protect=[decision.ami_id] if decision.ami_id else [], check_mode=module.check_mode
             )
     except GoldenAmiError as error:
-        module.fail_json(msg=str(error))
+        fail_json_aws_from(module, error)
     module.exit_json(
         changed=bool(deregistered) or imdsv2_set,
         deregistered=deregistered,

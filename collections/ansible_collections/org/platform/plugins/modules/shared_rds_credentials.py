@@ -171,7 +171,7 @@ password:
 """
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.org.platform.plugins.module_utils._aws import fail_json_aws_from, module_client
 from ansible_collections.org.platform.plugins.module_utils.shared_rds_credentials import (
     CredentialsError,
     CredentialsManager,
@@ -199,8 +199,8 @@ def main() -> None:
         supports_check_mode=True,
     )
     params = module.params
-    client = module.client("secretsmanager", retry_decorator=AWSRetry.jittered_backoff(retries=8))
-    manager = CredentialsManager(client, check_mode=module.check_mode, call_kwargs={"aws_retry": True})
+    # The collection's one retry policy (module_utils/_aws.py: botocore standard retries inside the client).
+    manager = CredentialsManager(module_client(module, "secretsmanager"), check_mode=module.check_mode)
     try:
         if params["state"] == "present":
             outcome = manager.ensure(
@@ -222,7 +222,7 @@ def main() -> None:
         else:
             outcome = manager.delete(params["name"], params["recovery_window_in_days"])
     except CredentialsError as exc:
-        module.fail_json(msg=str(exc))
+        fail_json_aws_from(module, exc)
     module.exit_json(**outcome.as_result())
 
 

@@ -158,7 +158,8 @@ def main() -> None:
     module = AnsibleModule(
         argument_spec={
             "services": {"type": "list", "elements": "raw", "required": True},
-            "env": {"type": "str", "required": True},
+            # `environment` like every module of the collection; `env` is the old name, kept as an alias.
+            "environment": {"type": "str", "required": True, "aliases": ["env"]},
             "rotate": {"type": "list", "elements": "str", "default": []},
             "charset": {"type": "str", "default": "utf8mb4"},
             "collation": {"type": "str", "default": "utf8mb4_unicode_ci"},
@@ -170,7 +171,7 @@ def main() -> None:
     params = module.params
     settings = {key: params[key] for key in ("charset", "collation", "password_length", "recovery_window_days")}
     try:
-        plans = plan_services(params["services"], params["env"], params["rotate"], settings=settings)
+        plans = plan_services(params["services"], params["environment"], params["rotate"], settings=settings)
     except ServiceListError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(

@@ -132,12 +132,8 @@ all_online:
   sample: true
 """
 
-import contextlib
-
-with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing botocore
-    from botocore.exceptions import BotoCoreError, ClientError
-
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.org.platform.plugins.module_utils._aws import AWS_ERRORS, module_client
 from ansible_collections.org.platform.plugins.module_utils.ssm_instances import (
     SsmInstancesError,
     check_bucket,
@@ -158,11 +154,11 @@ def main() -> None:
     try:
         validate_instance_ids(params["instance_ids"])
         if params["transfer_bucket"]:
-            check_bucket(module.client("s3"), params["transfer_bucket"])
-        result = describe(module.client("ec2"), module.client("ssm"), params["instance_ids"])
+            check_bucket(module_client(module, "s3"), params["transfer_bucket"])
+        result = describe(module_client(module, "ec2"), module_client(module, "ssm"), params["instance_ids"])
     except SsmInstancesError as error:
         module.fail_json(msg=str(error))
-    except (BotoCoreError, ClientError) as error:
+    except AWS_ERRORS as error:
         module.fail_json_aws(error, msg="SSM/EC2 look-up failed")
     module.exit_json(changed=False, **result)
 

@@ -85,7 +85,8 @@ def test_control_dependency_violation_without_cleanup_and_none_with_it(emu, tmp_
     assert stats["errors"].get("DependencyViolation", 0) == 0, stats["errors"]
     assert first["stats"]["dependency_violations"] == second["stats"]["dependency_violations"] == 0
     # The audit log has the full rule before every revoke.
-    records = [json.loads(line) for path in tmp_path.glob("*_cleanup.jsonl") for line in path.read_text().splitlines()]
+    # Named by the collection's log rule: <stamp>-<run id>_cleanup_<label>.log (module_utils/_runlog.py).
+    records = [json.loads(line) for path in tmp_path.glob("*_cleanup_*.log") for line in path.read_text().splitlines()]
     revokes = [r for r in records if r["action"] == "revoke:security_group_rule"]
     assert len(revokes) == len(second["revoked_rules"]) > 0
     assert all(r["rule"]["ReferencedGroupInfo"]["GroupId"] in estate.k8s_sg_ids for r in revokes)
@@ -254,7 +255,7 @@ def test_playbook_runs_the_aws_path_and_says_the_graceful_phase_was_skipped(emu,
     assert terraform_destroy_security_and_network(clients["ec2"], estate) == []
     # (The output masks "sandbox": it is also the dummy secret key, so the file is found by its name.)
     audit_files = [
-        p for p in (REPO_ROOT / "logs" / "audit").glob("*_sandbox_cleanup.jsonl") if p.stat().st_mtime >= started
+        p for p in (REPO_ROOT / "logs" / "audit").glob("*_cleanup_sandbox.log") if p.stat().st_mtime >= started
     ]
     assert len(audit_files) == 1, audit_files
     audit_file = audit_files[0]

@@ -38,7 +38,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ansible_collections.org.platform.plugins.module_utils._aws import Deadline, DeadlineExceeded
-from ansible_collections.org.platform.plugins.module_utils._cleanup.audit import AuditLog, audit_path
+from ansible_collections.org.platform.plugins.module_utils._cleanup.audit import AuditLog, audit_label
 from ansible_collections.org.platform.plugins.module_utils._cleanup.classify import (
     Ownership,
     PlanEntry,
@@ -60,6 +60,7 @@ from ansible_collections.org.platform.plugins.module_utils._cleanup.options impo
 from ansible_collections.org.platform.plugins.module_utils._cleanup.phases import Phases
 from ansible_collections.org.platform.plugins.module_utils._cleanup.plan import Plan, build_plan
 from ansible_collections.org.platform.plugins.module_utils._cleanup.verify import Verify
+from ansible_collections.org.platform.plugins.module_utils._runlog import RunLogError
 
 __all__ = [
     "PHASES",
@@ -129,6 +130,7 @@ class ClusterCleanup:
         self.audit.write(
             "finish", self.options.vpc_id, "cleanup run finished", completed=completed, stats=result["stats"]
         )
+        self.audit.close()
         return result
 
     def _preflight(self) -> None:
@@ -144,8 +146,14 @@ class ClusterCleanup:
         vpcs = self.aws.call("ec2", "describe_vpcs", Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])
         if not vpcs.get("Vpcs"):
             raise CleanupError(f"VPC {vpc_id} does not exist in this region")
-        path = audit_path(self.options.audit_dir, self.options.run_label, self.options.cluster_names)
-        self.audit = AuditLog(path, {"vpc_id": vpc_id, "check_mode": self.options.check_mode})
+        try:
+            self.audit = AuditLog.create(
+                self.options.audit_dir,
+                audit_label(self.options.run_label, self.options.cluster_names),
+                {"vpc_id": vpc_id, "check_mode": self.options.check_mode},
+            )
+        except RunLogError as exc:  # nothing has been changed yet
+            raise CleanupError(f"cannot open the audit log: {exc}") from exc
         self.audit.write(
             "start", vpc_id, "cleanup run", clusters=self.options.cluster_names, phases=self.options.phases
         )

@@ -12,7 +12,7 @@ from ansible_collections.org.platform.plugins.module_utils._cleanup.audit import
 from ansible_collections.org.platform.plugins.module_utils._cleanup.classify import lb_eni_description, lb_id
 from ansible_collections.org.platform.plugins.module_utils._cleanup.discovery import AwsCalls, describe_enis
 from ansible_collections.org.platform.plugins.module_utils._cleanup.options import CleanupOptions
-from ansible_collections.org.platform.plugins.module_utils._cleanup.phases import sleep_until
+from ansible_collections.org.platform.plugins.module_utils._cleanup.phase_base import sleep_until
 
 
 class Verify:

@@ -19,6 +19,7 @@ from ansible_collections.org.platform.plugins.module_utils.shared_rds_credential
     CredentialSpec,
     generate_password,
 )
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 NAME = "/dev/fileflow/db-credentials"
@@ -242,9 +243,7 @@ def test_call_kwargs_reach_every_call():
     class RecordingClient:
         def describe_secret(self, **kwargs):
             seen.append(kwargs)
-            error = Exception("not found")
-            error.response = {"Error": {"Code": "ResourceNotFoundException"}}
-            raise error
+            raise ClientError({"Error": {"Code": "ResourceNotFoundException", "Message": "no"}}, "DescribeSecret")
 
         def create_secret(self, **kwargs):
             seen.append(kwargs)

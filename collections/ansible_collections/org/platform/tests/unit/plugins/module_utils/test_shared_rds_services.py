@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import pytest
+from ansible_collections.org.platform.plugins.module_utils.constants import environment_name_problem
 from ansible_collections.org.platform.plugins.module_utils.shared_rds_services import (
     DEFAULT_PRIVILEGES,
     ServiceListError,
@@ -147,10 +148,17 @@ def test_no_services_is_an_empty_plan():
     assert plan_services([], "dev") == []
 
 
-@pytest.mark.parametrize("env", ["", "dev\n", "Dev", "dev/x", "a" * 17, None, "../prod"])
+# The collection's one environment rule (constants.py): at most 32 characters, like terraform_stacks.
+@pytest.mark.parametrize("env", ["", "dev\n", "Dev", "dev/x", "a" * 33, None, "../prod", "1dev"])
 def test_environment_name_is_checked(env):
-    with pytest.raises(ServiceListError, match="environment name"):
+    with pytest.raises(ServiceListError, match=r"environment name.*lower-case letters, digits and '-'"):
         plan_services([{"name": "fileflow"}], env)
+
+
+def test_environment_rule_is_the_collections_one():
+    longest = "a" * 32
+    assert environment_name_problem(longest) is None
+    assert plan_services([{"name": "fileflow"}], longest)[0].secret_name == f"/{longest}/fileflow/db-credentials"
 
 
 def test_rotation_list_marks_services_and_must_name_present_ones():

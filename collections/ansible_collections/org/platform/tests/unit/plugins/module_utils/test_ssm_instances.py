@@ -18,13 +18,24 @@ from botocore.exceptions import ClientError
 A, B, C, D = (f"i-0{n}23456789abcdef0" for n in "1234")
 
 
+class Pages(list):
+    """What botocore's ``PageIterator`` gives: the pages, and ``build_full_result`` merging their lists."""
+
+    def build_full_result(self):
+        merged: dict = {}
+        for page in self:
+            for key, value in page.items():
+                merged.setdefault(key, []).extend(value)
+        return merged
+
+
 class Paginator:
     def __init__(self, client, op):
         self.client, self.op = client, op
 
     def paginate(self, **kwargs):
         self.client.calls.append((self.op, kwargs))
-        return self.client.pages(self.op, kwargs)
+        return Pages(self.client.pages(self.op, kwargs))
 
 
 class Fake:
