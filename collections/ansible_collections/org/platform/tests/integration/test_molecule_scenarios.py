@@ -56,7 +56,9 @@ def test_molecule_scenario_passes_and_leaves_nothing(scenario):
     shutil.rmtree(state_dir, ignore_errors=True)
     assert run.returncode == 0, out[-6000:]
     for step in STEPS:
-        assert re.search(rf"{scenario} (?:➜|>) {step}: Executed: Successful", out), f"{step} did not pass:\n{out[-4000:]}"
+        assert re.search(rf"{scenario} (?:➜|>) {step}: Executed: Successful", out), (
+            f"{step} did not pass:\n{out[-4000:]}"
+        )
     assert "SIMULATED:" in out
     # Every converge after the first changed nothing on either node (Molecule's idempotence check passed).
     recaps = re.findall(r"(i-[0-9a-f]{17})\s*:\s*ok=\d+\s+changed=(\d+)\s+unreachable=0\s+failed=0", out)
