@@ -11,6 +11,7 @@ debootstrap); skips, saying why, without them.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -66,3 +67,42 @@ def test_molecule_scenario_passes_and_leaves_nothing(scenario):
     assert {changed for _, changed in recaps} == {"0"}, recaps
     assert left == {"machines": [], "mounts": [], "netns": [], "links": []}, left
     assert not (state_dir / "endpoints.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("sandbox_dir", "platforms"),
+    [
+        ("", [{"name": "node-1"}]),  # molecule.yml sets no state directory
+        ("{tmp}/sandbox", [{"name": "node-1"}, {"name": "node-1"}]),  # two platforms, one name
+        ("{tmp}/sandbox", []),  # no platform
+    ],
+)
+def test_the_shared_create_refuses_bad_settings_before_starting_anything(tmp_path, sandbox_dir, platforms):
+    state_dir = sandbox_dir.format(tmp=tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOLECULE_", "ORG_PLATFORM_SANDBOX_DIR"))}
+    env |= {
+        **nodes.DUMMY,
+        "PATH": f"{nodes.VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"),
+        "MOLECULE_PROJECT_DIRECTORY": str(REPO_ROOT),
+        "MOLECULE_SCENARIO_NAME": "bad",
+        "AWS_CONFIG_FILE": f"{state_dir}/aws.config" if state_dir else "/dev/null",
+    }
+    if state_dir:
+        env["ORG_PLATFORM_SANDBOX_DIR"] = state_dir
+    molecule_vars = {
+        "molecule_yml": {"platforms": platforms},
+        "molecule_instance_config": str(tmp_path / "instance_config.yml"),
+        "molecule_ephemeral_directory": str(tmp_path),
+    }
+    run = subprocess.run(
+        [str(nodes.VENV_BIN / "ansible-playbook"), "-i", "inventories/sandbox", "molecule/shared/create.yml",
+         "-e", json.dumps(molecule_vars)],
+        capture_output=True, text=True, env=env, cwd=REPO_ROOT, timeout=300, check=False,
+    )  # fmt: skip
+    out = run.stdout + run.stderr
+    assert run.returncode != 0, out
+    assert "molecule/shared/create.yml needs ORG_PLATFORM_SANDBOX_DIR" in out, out
+    assert "nothing was changed" in out
+    assert not (tmp_path / "sandbox").exists()
+    assert not (tmp_path / "instance_config.yml").exists()
