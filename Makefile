@@ -161,6 +161,7 @@ bench: deps
 	$(SANDBOX_ENV) $(PY) -m benchmarks.cleanup
 	$(PY) -m benchmarks.plan_gate
 	$(SANDBOX_ENV) $(PY) -m benchmarks.run_log
+	$(SANDBOX_ENV) $(PY) -m benchmarks.ssm
 
 clean: sandbox-down
 	rm -rf .sandbox .work logs/*/ .pytest_cache

@@ -110,6 +110,35 @@ def test_every_node_online_and_answering_in_check_mode_and_for_real(fleet, tmp_p
     assert fleet["c"]["s3"].list_objects_v2(Bucket=nodes.BUCKET).get("KeyCount", 0) == 0
 
 
+INVENTORY_PLAY = """
+- name: The inventory found the nodes
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Fail, naming the group, when the aws_ec2 inventory matched no instance
+      ansible.builtin.include_role:
+        name: org.platform.ssm_nodes
+        tasks_from: inventory
+""" + PLAY.replace("hosts: all", "hosts: aws_ec2")
+
+
+def test_an_inventory_with_no_matching_instance_is_an_error_naming_the_group(fleet, tmp_path):
+    """inventories/sandbox/aws_ec2.yml against this fleet: running nodes, but none tagged Environment=sandbox."""
+    before = started(fleet)
+    play = tmp_path / "inventory-play.yml"
+    play.write_text(INVENTORY_PLAY)
+    run = subprocess.run(
+        [str(nodes.VENV_BIN / "ansible-playbook"), "-i", "inventories/sandbox", str(play)],
+        capture_output=True, text=True, env=nodes._ansible_env(fleet), cwd=REPO_ROOT, timeout=300, check=False,
+    )  # fmt: skip
+    out = run.stdout + run.stderr
+    assert run.returncode != 0, out
+    assert f"ssm_nodes: the inventory ({REPO_ROOT / 'inventories/sandbox'}) has no instance in aws_ec2" in out, out
+    assert "nothing was changed" in out
+    assert "Wait for the nodes over SSM" not in out  # the node play never started
+    assert started(fleet) == before
+
+
 def test_an_instance_that_does_not_exist_is_named_at_once(fleet, tmp_path):
     before = started(fleet)
     run, out = run_role(fleet, tmp_path, [fleet["ids"][0], MISSING])
