@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from sandbox.services import REPO_ROOT
+from sandbox.pytest_plugin import REPO_ROOT
 
 
 def _sanity_tool():

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[6]
+from sandbox.pytest_plugin import REPO_ROOT
+
 REAL = ("dev", "stg", "prod")
 SAMES = ("plugin", "hostnames", "compose", "groups", "keyed_groups", "strict")
 
