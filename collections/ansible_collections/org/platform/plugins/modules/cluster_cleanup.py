@@ -108,7 +108,7 @@ options:
     type: bool
     default: true
   audit_dir:
-    description: Directory of the audit files C(<UTC timestamp>_<label>_cleanup.jsonl). Relative paths are
+    description: Directory of the audit files C(<UTC timestamp>-<run id>_cleanup_<label>.log), one JSON record a line. Relative paths are
       relative to the current directory (ansible-playbook runs from the repository root, so the default is
       the repository's C(logs/audit)).
     type: path
@@ -699,7 +699,7 @@ audit_file:
   description: The JSON-lines audit file of this run; empty when the run stopped before opening it.
   returned: always
   type: str
-  sample: logs/audit/20261202T083000123456Z_dev_cleanup.jsonl
+  sample: logs/audit/20261202T083000Z-3f9a1c_cleanup_dev.log
 """
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule

@@ -32,10 +32,13 @@ options:
     type: list
     elements: raw
     required: true
-  env:
-    description: Environment name; the secret of a service is C(/<env>/<service>/db-credentials).
+  environment:
+    description:
+      - Environment name (the one rule of every module, up to 32 characters); the secret of a service is
+        C(/<environment>/<service>/db-credentials).
     type: str
     required: true
+    aliases: [env]
   rotate:
     description:
       - Services whose password is rotated in this run, on top of those with C(rotate=true) in the list.

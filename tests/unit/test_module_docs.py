@@ -8,15 +8,16 @@ import copy
 import importlib
 import json
 import re
-from pathlib import Path
 
 import pytest
 import yaml
 from ansible.module_utils.testing import patch_module_args
 from ansible_collections.org.platform.tests.unit.plugins.modules.module_docs import assert_documented, undocumented
-from ansible_collections.org.platform.tests.unit.plugins.modules.test_stack_vars_check_module import inventory_args
 
-MODULES_DIR = Path(__file__).resolve().parents[4] / "plugins" / "modules"
+from sandbox.pytest_plugin import REPO_ROOT
+from tests.repo.test_stack_vars_check_module import inventory_args
+
+MODULES_DIR = REPO_ROOT / "collections" / "ansible_collections" / "org" / "platform" / "plugins" / "modules"
 MODULES = sorted(path.stem for path in MODULES_DIR.glob("*.py") if path.stem != "__init__")
 AUTHOR = re.compile(r".+ \(@[\w-]+\)")
 
