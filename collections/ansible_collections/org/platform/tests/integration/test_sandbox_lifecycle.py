@@ -16,7 +16,7 @@ import subprocess
 
 import boto3
 import pytest
-from ansible_collections.org.platform.plugins.module_utils.stack_runner import local_identity
+from ansible_collections.org.platform.plugins.module_utils._terraform.backend import local_identity
 from conftest import VENV_BIN
 
 from sandbox.services import REPO_ROOT

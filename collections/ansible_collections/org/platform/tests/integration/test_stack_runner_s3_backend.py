@@ -14,12 +14,10 @@ from pathlib import Path
 
 import boto3
 import pytest
+from ansible_collections.org.platform.plugins.module_utils._terraform.backend import BackendConfig
+from ansible_collections.org.platform.plugins.module_utils._terraform.errors import StackRunnerError
 from ansible_collections.org.platform.plugins.module_utils.stack_graph import graph_from_list
-from ansible_collections.org.platform.plugins.module_utils.stack_runner import (
-    BackendConfig,
-    StackRunner,
-    StackRunnerError,
-)
+from ansible_collections.org.platform.plugins.module_utils.stack_runner import StackRunner
 from ansible_collections.org.platform.plugins.module_utils.terraform_engine import TerraformEngine
 from conftest import create_state_backend
 
@@ -208,8 +206,8 @@ def test_sensitive_outputs_never_in_results_or_logs(tmp_path, backend):
     assert not list((tmp_path / "work").rglob("plan.tfplan"))
     assert not list((tmp_path / "work").rglob("inputs.tfvars.json"))
     names = {log.name.split("_", 1)[1] for log in logs}
-    assert "test_a_init.log" in names
-    assert "test_d_apply.log" in names
+    assert "a_init_test.log" in names
+    assert "d_apply_test.log" in names
 
 
 def test_only_reads_unselected_upstreams(tmp_path, backend):
@@ -276,7 +274,9 @@ def test_read_returns_outputs_and_state_ids_and_changes_nothing(tmp_path, backen
     assert len({report.results[n].state_ids[0] for n in "abcd"}) == 4
     after = {k: boto3.client("s3").head_object(Bucket=BUCKET, Key=k)["ETag"] for k in state_keys()}
     assert before == after
-    for log in (tmp_path / "logs").glob("*show-state.log"):
+    shown = list((tmp_path / "logs").glob("*_show-state_test.log"))
+    assert shown, "read runs show -json and logs it"
+    for log in shown:
         assert SECRET not in log.read_text()
 
 
@@ -385,7 +385,8 @@ import json, sys
 sys.path[:0] = json.loads(sys.argv[2])
 from pathlib import Path
 from ansible_collections.org.platform.plugins.module_utils.stack_graph import graph_from_list
-from ansible_collections.org.platform.plugins.module_utils.stack_runner import BackendConfig, StackRunner
+from ansible_collections.org.platform.plugins.module_utils._terraform.backend import BackendConfig
+from ansible_collections.org.platform.plugins.module_utils.stack_runner import StackRunner
 from ansible_collections.org.platform.plugins.module_utils.terraform_engine import TerraformEngine
 spec = json.loads(sys.argv[1])
 runner = StackRunner(
@@ -476,7 +477,7 @@ def test_a_killed_apply_leaves_its_lock_and_the_message_names_the_way_out(tmp_pa
     import os
     import signal
 
-    from ansible_collections.org.platform.plugins.module_utils.stack_runner import local_identity
+    from ansible_collections.org.platform.plugins.module_utils._terraform.backend import local_identity
 
     proc, _ = start_runner(tmp_path, backend, sleep_s=60)
     victims = [proc.pid, *descendants(proc.pid)]
@@ -509,7 +510,7 @@ def test_a_killed_apply_leaves_its_lock_and_the_message_names_the_way_out(tmp_pa
     released = slow_runner(tmp_path, backend).force_unlock("slow", held["ID"])
     assert released.status == "changed", released.error
     assert lock_item() is None
-    assert any(log.endswith("_test_slow_force-unlock.log") for log in released.log_files)
+    assert any(log.endswith("_slow_force-unlock_test.log") for log in released.log_files)
 
     resumed = slow_runner(tmp_path, backend).run("present")
     assert resumed.ok, resumed.failure_message()

@@ -9,15 +9,15 @@ import re
 from pathlib import Path
 
 import pytest
-from ansible_collections.org.platform.plugins.module_utils.stack_graph import graph_from_contract, graph_from_list
-from ansible_collections.org.platform.plugins.module_utils.stack_runner import (
-    BackendConfig,
-    StackRunner,
-    StackRunnerError,
+from ansible_collections.org.platform.plugins.module_utils._terraform.backend import BackendConfig
+from ansible_collections.org.platform.plugins.module_utils._terraform.errors import StackRunnerError
+from ansible_collections.org.platform.plugins.module_utils._terraform.workspace import (
     config_fingerprint,
     is_simulated,
     state_ids,
 )
+from ansible_collections.org.platform.plugins.module_utils.stack_graph import graph_from_contract, graph_from_list
+from ansible_collections.org.platform.plugins.module_utils.stack_runner import StackRunner
 from ansible_collections.org.platform.plugins.module_utils.terraform_engine import TerraformEngine
 
 CONTRACT = {
@@ -260,7 +260,7 @@ def test_project_root_is_found_upwards_from_the_stacks_and_only_there(tmp_path):
 
 
 def test_lock_message_names_the_holder_and_one_command(tmp_path, stacks_root):
-    from ansible_collections.org.platform.plugins.module_utils.stack_runner import local_identity
+    from ansible_collections.org.platform.plugins.module_utils._terraform.backend import local_identity
 
     graph = graph_from_contract(CONTRACT, stacks_root)
     r = runner(tmp_path, graph, {"net": {"cidr": "x"}})
