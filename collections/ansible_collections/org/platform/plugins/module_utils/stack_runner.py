@@ -211,9 +211,9 @@ class StackRunner:
         self.workspace.prepare()
         started = time.monotonic()
         try:
-            self.workspace.force_unlock(stack, result, lock_id)
+            released = self.workspace.force_unlock(stack, result, lock_id)
             result.status, result.changed = "changed", True
-            self.on_event(stack_name, "WARN", f"released state lock {lock_id} (force_unlock)")
+            self.on_event(stack_name, "WARN", f"state lock {lock_id} {released} (force_unlock)")
         except TerraformError as exc:
             result.status, result.error = "failed", str(exc)
             self.on_event(stack_name, "ERR", str(exc))

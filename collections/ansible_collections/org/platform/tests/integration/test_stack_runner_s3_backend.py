@@ -521,6 +521,39 @@ def test_a_killed_apply_leaves_its_lock_and_the_message_names_the_way_out(tmp_pa
     assert slow_runner(tmp_path, backend).run("present").changed is False, "nothing duplicated: a rerun is a no-op"
 
 
+@pytest.mark.parametrize("half", ["dynamodb", "lock file"])
+def test_force_unlock_releases_a_lock_held_in_only_one_of_its_two_stores(tmp_path, backend, half):
+    """Both locks are configured (use_lockfile beside the table). A lock in only one of them (a DynamoDB-only
+    Terraform's, or a run killed between taking the two) stops a run and is released by force_unlock, ID checked;
+    Terraform itself refuses that release because the other half is missing."""
+    lock_id = "5f3c8a52-1111-2222-3333-444455556666"
+    key = f"{BUCKET}/test/slow/terraform.tfstate"
+    lock_file = "test/slow/terraform.tfstate.tflock"
+    info = {"ID": lock_id, "Operation": "OperationTypeApply", "Who": "me@here", "Path": key, "Version": "1.15.5"}
+    s3, dynamodb = boto3.client("s3"), boto3.client("dynamodb")
+    if half == "dynamodb":
+        dynamodb.put_item(TableName=TABLE, Item={"LockID": {"S": key}, "Info": {"S": json.dumps(info)}})
+    else:
+        s3.put_object(Bucket=BUCKET, Key=lock_file, Body=json.dumps(info).encode())
+
+    def held() -> bool:
+        in_table = "Item" in dynamodb.get_item(TableName=TABLE, Key={"LockID": {"S": key}})
+        return in_table or lock_file in [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])]
+
+    locked = slow_runner(tmp_path, backend).run("present")
+    assert locked.results["slow"].status == "failed"
+    assert locked.results["slow"].lock["ID"] == lock_id
+    assert held(), "a run that meets the lock leaves it alone"
+    wrong = slow_runner(tmp_path, backend).force_unlock("slow", "00000000-0000-0000-0000-000000000000")
+    assert wrong.status == "failed"
+    assert held(), "a wrong lock ID releases nothing"
+    released = slow_runner(tmp_path, backend).force_unlock("slow", lock_id)
+    assert released.status == "changed", released.error
+    assert not held()
+    resumed = slow_runner(tmp_path, backend).run("present")
+    assert resumed.ok, resumed.failure_message()
+
+
 def test_sigint_lets_the_running_terraform_finish_and_release_its_lock(tmp_path, backend):
     import os
     import signal

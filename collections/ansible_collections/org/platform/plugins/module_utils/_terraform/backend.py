@@ -45,11 +45,12 @@ class BackendConfig:
         }
         if self.kms_key_id:
             settings["kms_key_id"] = self.kms_key_id
-        # Only the DynamoDB lock SPEC M2 names. S3-native locking (`use_lockfile = true`, Terraform >= 1.10) was
-        # tried beside it: with both configured, `force-unlock` of the lock a killed run left (the way out
-        # playbooks/stacks_unlock.yml offers) was refused by the bundled Terraform 1.15 against the sandbox,
-        # so the lockfile stays off until that path is proven (tests: test_force_unlock_releases_exactly_that_lock,
-        # the lifecycle test's kill -9). Terraform logs the DynamoDB deprecation warning on every init meanwhile.
+        # Both locks: S3-native locking (a conditional write of <key>.tflock, the S3 backend's own lock since
+        # Terraform 1.10) beside the DynamoDB table SPEC M2 names; Terraform takes and releases both.
+        # https://developer.hashicorp.com/terraform/language/backend/s3#state-locking
+        # Terraform 1.15 warns that dynamodb_table is deprecated whenever it is set, use_lockfile or not (the S3
+        # backend's PrepareConfig), so init and plan logs keep that warning while the table is required.
+        settings["use_lockfile"] = True
         if self.dynamodb_table:
             settings["dynamodb_table"] = self.dynamodb_table
         lines = [f"{k} = {json.dumps(v)}" for k, v in settings.items()]

@@ -41,6 +41,17 @@ SIMULATED_MARKER = "# SIMULATED"
 ID_ATTRIBUTES = ("id", "arn")
 # Files the runner leaves nowhere once a stack is done: plans carry variable values and a state snapshot.
 TRANSIENT_FILES = ("plan.tfplan", "inputs.tfvars.json")
+# Terraform 1.15's S3 backend, both locks configured (internal/backend/remote-state/s3/client.go, Unlock): the
+# one half that failed, because it did not exist, while the other half (ID checked) was released.
+BOTH_FAILED = "failed to unlock both S3 and DynamoDB"
+HALF_LOCKS = (
+    ("failed to unlock S3: unable to retrieve file from S3 bucket", "NoSuchKey", "in DynamoDB"),
+    (
+        "failed to unlock DynamoDB: failed to retrieve lock info for lock ID",
+        "unexpected end of JSON input",
+        "as the S3 lock file",
+    ),
+)
 
 
 def is_simulated(stack: Stack) -> bool:
@@ -261,15 +272,26 @@ class StackWorkspace:
             raise TerraformError(f"show failed: {last_error(run.stdout + run.stderr)}", run.log_file)
         return json.loads(run.stdout or "{}").get("values") or {}
 
-    def force_unlock(self, stack: Stack, result: StackResult, lock_id: str) -> None:
-        """``force-unlock -force <id>``: Terraform checks the lock still carries that ID."""
+    def force_unlock(self, stack: Stack, result: StackResult, lock_id: str) -> str:
+        """``force-unlock -force <id>``: Terraform checks the lock still carries that ID; returns what was released.
+
+        With both locks configured, Terraform releases the lock file and the DynamoDB item and fails unless both
+        were there. A lock held in only one of them (a run with a DynamoDB-only configuration, or one killed
+        between taking or releasing the two) is released all the same, ID checked, and Terraform then reports the
+        other half as missing: that one case counts as released.
+        """
         self.init(stack, result)
         run = self.terraform(stack, result, "force-unlock", ["-force", lock_id], action="force-unlock")
-        if run.rc != 0:
-            raise TerraformError(
-                f"force-unlock of lock {lock_id} on {stack.name} refused: {last_error(run.stdout + run.stderr)}",
-                run.log_file,
-            )
+        if run.rc == 0:
+            return "released"
+        text = run.stdout + run.stderr
+        for half, absent, held in HALF_LOCKS:
+            if half in text and absent in text and BOTH_FAILED not in text:
+                return f"released (it was held {held} only)"
+        raise TerraformError(
+            f"force-unlock of lock {lock_id} on {stack.name} refused: {last_error(text)}",
+            run.log_file,
+        )
 
     def raise_failure(self, stack: Stack, run: CommandResult, events: list[dict[str, Any]]) -> None:
         """A failed plan/apply: a StateLockedError naming the holder, else the first error diagnostic."""

@@ -150,6 +150,14 @@ def test_backend_config_rendering(backend, expected, absent):
     assert 'dynamodb_table = "terraform-state-lock"' in text
 
 
+def test_backend_config_renders_both_locks():
+    """S3-native locking (use_lockfile) beside the DynamoDB table; no table, still the lock file."""
+    assert "use_lockfile = true" in BackendConfig(bucket="b", region="r").render("dev", "a")
+    bare = BackendConfig(bucket="b", region="r", dynamodb_table=None).render("dev", "a")
+    assert "use_lockfile = true" in bare
+    assert "dynamodb_table" not in bare
+
+
 def test_children_run_owner_only_and_in_their_own_session(tmp_path):
     """Issue 18 item 9 (files Terraform writes, e.g. plan.tfplan, are 0600) and item 8 (Ctrl-C at the
     terminal does not reach a running Terraform command)."""
