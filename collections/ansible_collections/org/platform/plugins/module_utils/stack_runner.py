@@ -129,23 +129,7 @@ class StackRunner:
             job = jobs.plan_destroy if check else jobs.destroy
         else:
             job = {"read": jobs.read, "planned": jobs.plan}.get(state, jobs.apply)
-
-        def blockers(name: str) -> set[str]:
-            if destroying:
-                return self.graph.dependents(name) & selected
-            return set() if state == "read" else set(self.graph[name].depends_on)  # reading needs no one
-
-        def cause(name: str) -> str | None:
-            """The root cause that stops ``name``: a failed stack, or an upstream whose read failed."""
-            for other in sorted(blockers(name)):
-                if other in read_failures:
-                    return other
-                if other in results and results[other].status == "failed":
-                    return other
-                if other in results and results[other].status == "skipped":
-                    return results[other].blocked_by or other
-            return None
-
+        blockers, cause = self._waits(state, selected, results, read_failures)
         interrupted = self.scheduler.run(
             order,
             blockers,
@@ -164,6 +148,29 @@ class StackRunner:
             interrupted=interrupted,
             check=check or state == "planned",
         )
+
+    def _waits(
+        self, state: str, selected: set[str], results: Mapping[str, StackResult], read_failures: Mapping[str, str]
+    ) -> tuple[Callable[[str], set[str]], Callable[[str], str | None]]:
+        """What each stack waits for (dependencies; dependents when destroying; nothing when reading) and the
+        root cause that stops it: a failed stack, or an upstream whose read failed."""
+
+        def blockers(name: str) -> set[str]:
+            if state == "absent":
+                return self.graph.dependents(name) & selected
+            return set() if state == "read" else set(self.graph[name].depends_on)
+
+        def cause(name: str) -> str | None:
+            for other in sorted(blockers(name)):
+                if other in read_failures:
+                    return other
+                if other in results and results[other].status == "failed":
+                    return other
+                if other in results and results[other].status == "skipped":
+                    return results[other].blocked_by or other
+            return None
+
+        return blockers, cause
 
     def _skip(self, result: StackResult, cause: str) -> None:
         result.status, result.blocked_by = "skipped", cause
