@@ -19,6 +19,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -292,6 +293,7 @@ class TerraformEngine:
         self.timeout_s = timeout_s
         self.secrets: set[str] = set()
         self._redactor = Redactor(mask=MASK, min_length=MIN_SECRET_LENGTH)
+        self._secrets_lock = threading.Lock()  # stacks run in threads: one learns a secret while another logs
         self.calls = 0
 
     @property
@@ -301,9 +303,10 @@ class TerraformEngine:
     def add_secrets(self, values: Iterable[str]) -> None:
         """Values never to be written to a log (and masked in the module's result)."""
         values = [v for v in values if v]
-        self.secrets.update(values)
-        for value in values:
-            self._redactor.add(value)
+        with self._secrets_lock:
+            self.secrets.update(values)
+            for value in values:
+                self._redactor.add(value)
 
     def argv(self, command: str, args: Sequence[str]) -> list[str]:
         if self.binary_path:
@@ -365,7 +368,8 @@ class TerraformEngine:
         if stderr.strip():
             lines += ["# stderr", stderr]
         # The whole text at once: a multi-line secret (a key) is masked across its line breaks too.
-        text = self._redactor.redact("\n".join(lines) + "\n")
+        with self._secrets_lock:
+            text = self._redactor.redact("\n".join(lines) + "\n")
         path, fd = create_log_file(self.log_dir, f"{stack}_{action}", self.environment)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
