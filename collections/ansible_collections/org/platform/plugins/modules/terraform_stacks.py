@@ -420,6 +420,8 @@ diff:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.org.platform.plugins.module_utils._terraform.backend import BackendConfig
+from ansible_collections.org.platform.plugins.module_utils._terraform.errors import StackRunnerError
 from ansible_collections.org.platform.plugins.module_utils.constants import environment_name_problem
 from ansible_collections.org.platform.plugins.module_utils.stack_graph import (
     StackGraphError,
@@ -427,12 +429,7 @@ from ansible_collections.org.platform.plugins.module_utils.stack_graph import (
     graph_from_list,
     load_contract,
 )
-from ansible_collections.org.platform.plugins.module_utils.stack_runner import (
-    BackendConfig,
-    StackRunner,
-    StackRunnerError,
-    project_root,
-)
+from ansible_collections.org.platform.plugins.module_utils.stack_runner import StackRunner, project_root
 from ansible_collections.org.platform.plugins.module_utils.terraform_engine import TerraformEngine, render_diff
 
 

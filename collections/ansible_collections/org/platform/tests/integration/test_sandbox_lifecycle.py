@@ -18,7 +18,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-from ansible_collections.org.platform.plugins.module_utils.stack_runner import local_identity
+from ansible_collections.org.platform.plugins.module_utils._terraform.backend import local_identity
 
 from sandbox.pytest_plugin import VENV_BIN
 from sandbox.services import REPO_ROOT

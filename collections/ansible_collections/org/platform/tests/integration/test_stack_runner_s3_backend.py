@@ -14,12 +14,10 @@ from pathlib import Path
 
 import boto3
 import pytest
+from ansible_collections.org.platform.plugins.module_utils._terraform.backend import BackendConfig
+from ansible_collections.org.platform.plugins.module_utils._terraform.errors import StackRunnerError
 from ansible_collections.org.platform.plugins.module_utils.stack_graph import graph_from_list
-from ansible_collections.org.platform.plugins.module_utils.stack_runner import (
-    BackendConfig,
-    StackRunner,
-    StackRunnerError,
-)
+from ansible_collections.org.platform.plugins.module_utils.stack_runner import StackRunner
 from ansible_collections.org.platform.plugins.module_utils.terraform_engine import TerraformEngine
 
 from sandbox.pytest_plugin import create_state_backend
@@ -209,8 +207,8 @@ def test_sensitive_outputs_never_in_results_or_logs(tmp_path, backend):
     assert not list((tmp_path / "work").rglob("plan.tfplan"))
     assert not list((tmp_path / "work").rglob("inputs.tfvars.json"))
     names = {log.name.split("_", 1)[1] for log in logs}
-    assert "test_a_init.log" in names
-    assert "test_d_apply.log" in names
+    assert "a_init_test.log" in names
+    assert "d_apply_test.log" in names
 
 
 def test_only_reads_unselected_upstreams(tmp_path, backend):
@@ -277,7 +275,9 @@ def test_read_returns_outputs_and_state_ids_and_changes_nothing(tmp_path, backen
     assert len({report.results[n].state_ids[0] for n in "abcd"}) == 4
     after = {k: boto3.client("s3").head_object(Bucket=BUCKET, Key=k)["ETag"] for k in state_keys()}
     assert before == after
-    for log in (tmp_path / "logs").glob("*show-state.log"):
+    shown = list((tmp_path / "logs").glob("*_show-state_test.log"))
+    assert shown, "read runs show -json and logs it"
+    for log in shown:
         assert SECRET not in log.read_text()
 
 
@@ -386,7 +386,8 @@ import json, sys
 sys.path[:0] = json.loads(sys.argv[2])
 from pathlib import Path
 from ansible_collections.org.platform.plugins.module_utils.stack_graph import graph_from_list
-from ansible_collections.org.platform.plugins.module_utils.stack_runner import BackendConfig, StackRunner
+from ansible_collections.org.platform.plugins.module_utils._terraform.backend import BackendConfig
+from ansible_collections.org.platform.plugins.module_utils.stack_runner import StackRunner
 from ansible_collections.org.platform.plugins.module_utils.terraform_engine import TerraformEngine
 spec = json.loads(sys.argv[1])
 runner = StackRunner(
@@ -477,7 +478,7 @@ def test_a_killed_apply_leaves_its_lock_and_the_message_names_the_way_out(tmp_pa
     import os
     import signal
 
-    from ansible_collections.org.platform.plugins.module_utils.stack_runner import local_identity
+    from ansible_collections.org.platform.plugins.module_utils._terraform.backend import local_identity
 
     proc, _ = start_runner(tmp_path, backend, sleep_s=60)
     victims = [proc.pid, *descendants(proc.pid)]
@@ -510,7 +511,7 @@ def test_a_killed_apply_leaves_its_lock_and_the_message_names_the_way_out(tmp_pa
     released = slow_runner(tmp_path, backend).force_unlock("slow", held["ID"])
     assert released.status == "changed", released.error
     assert lock_item() is None
-    assert any(log.endswith("_test_slow_force-unlock.log") for log in released.log_files)
+    assert any(log.endswith("_slow_force-unlock_test.log") for log in released.log_files)
 
     resumed = slow_runner(tmp_path, backend).run("present")
     assert resumed.ok, resumed.failure_message()
@@ -519,6 +520,39 @@ def test_a_killed_apply_leaves_its_lock_and_the_message_names_the_way_out(tmp_pa
     assert [r["type"] + "." + r["name"] for r in state["resources"]] == ["terraform_data.slow"]
     assert len(state["resources"][0]["instances"]) == 1
     assert slow_runner(tmp_path, backend).run("present").changed is False, "nothing duplicated: a rerun is a no-op"
+
+
+@pytest.mark.parametrize("half", ["dynamodb", "lock file"])
+def test_force_unlock_releases_a_lock_held_in_only_one_of_its_two_stores(tmp_path, backend, half):
+    """Both locks are configured (use_lockfile beside the table). A lock in only one of them (a DynamoDB-only
+    Terraform's, or a run killed between taking the two) stops a run and is released by force_unlock, ID checked;
+    Terraform itself refuses that release because the other half is missing."""
+    lock_id = "5f3c8a52-1111-2222-3333-444455556666"
+    key = f"{BUCKET}/test/slow/terraform.tfstate"
+    lock_file = "test/slow/terraform.tfstate.tflock"
+    info = {"ID": lock_id, "Operation": "OperationTypeApply", "Who": "me@here", "Path": key, "Version": "1.15.5"}
+    s3, dynamodb = boto3.client("s3"), boto3.client("dynamodb")
+    if half == "dynamodb":
+        dynamodb.put_item(TableName=TABLE, Item={"LockID": {"S": key}, "Info": {"S": json.dumps(info)}})
+    else:
+        s3.put_object(Bucket=BUCKET, Key=lock_file, Body=json.dumps(info).encode())
+
+    def held() -> bool:
+        in_table = "Item" in dynamodb.get_item(TableName=TABLE, Key={"LockID": {"S": key}})
+        return in_table or lock_file in [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])]
+
+    locked = slow_runner(tmp_path, backend).run("present")
+    assert locked.results["slow"].status == "failed"
+    assert locked.results["slow"].lock["ID"] == lock_id
+    assert held(), "a run that meets the lock leaves it alone"
+    wrong = slow_runner(tmp_path, backend).force_unlock("slow", "00000000-0000-0000-0000-000000000000")
+    assert wrong.status == "failed"
+    assert held(), "a wrong lock ID releases nothing"
+    released = slow_runner(tmp_path, backend).force_unlock("slow", lock_id)
+    assert released.status == "changed", released.error
+    assert not held()
+    resumed = slow_runner(tmp_path, backend).run("present")
+    assert resumed.ok, resumed.failure_message()
 
 
 def test_sigint_lets_the_running_terraform_finish_and_release_its_lock(tmp_path, backend):

@@ -216,10 +216,10 @@ def test_work_and_log_dirs_default_inside_the_repository_and_are_required_outsid
         )
         assert result.get("failed") is not True, result["msg"]
         assert (REPO_ROOT / ".work" / env / "a" / ".terraform").is_dir()
-        assert list((REPO_ROOT / "logs" / "terraform").glob(f"*_{env}_a_plan.log"))
+        assert list((REPO_ROOT / "logs" / "terraform").glob(f"*_a_plan_{env}.log"))
     finally:
         shutil.rmtree(REPO_ROOT / ".work" / env, ignore_errors=True)
-        for log in (REPO_ROOT / "logs" / "terraform").glob(f"*_{env}_*.log"):
+        for log in (REPO_ROOT / "logs" / "terraform").glob(f"*_{env}.log"):
             log.unlink()
 
     outside = tmp_path / "elsewhere"

@@ -11,13 +11,13 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+from ansible_collections.org.platform.plugins.module_utils._terraform.errors import StackRunnerError
 from ansible_collections.org.platform.plugins.module_utils.shared_rds_services import ServiceListError, plan_services
 from ansible_collections.org.platform.plugins.module_utils.stack_graph import (
     OutputRef,
     StackGraphError,
     graph_from_list,
 )
-from ansible_collections.org.platform.plugins.module_utils.stack_runner import StackRunnerError
 from ansible_collections.org.platform.plugins.modules import terraform_stacks
 
 

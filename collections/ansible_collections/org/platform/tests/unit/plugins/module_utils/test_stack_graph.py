@@ -55,6 +55,14 @@ def test_select(only, exclude, destroying, expected):
     ("stacks", "message"),
     [
         ([{"name": "a", "depends_on": ["b"]}, {"name": "b", "depends_on": ["a"]}], "dependency cycle: a -> b -> a"),
+        (
+            [
+                {"name": "c", "depends_on": ["a"]},
+                {"name": "b", "depends_on": ["c"]},
+                {"name": "a", "depends_on": ["b"]},
+            ],
+            "dependency cycle: a -> b -> c -> a",
+        ),
         ([{"name": "a", "depends_on": ["a"]}], "depends on itself"),
         ([{"name": "a", "depends_on": ["ghost"]}], "unknown stack 'ghost'"),
         ([{"name": "a"}, {"name": "a"}], "defined twice"),

