@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from ansible_collections.org.platform.plugins.module_utils._terraform.workspace import is_simulated
 from ansible_collections.org.platform.plugins.module_utils.stack_graph import (
     OutputSpec,
     Stack,
     VariableSpec,
     graph_from_contract,
 )
-from ansible_collections.org.platform.plugins.module_utils.stack_runner import is_simulated
 
 from devtools.stack_twins import TWIN_FILES, render_twin, template_literal, twin_config
 from sandbox.pytest_plugin import REPO_ROOT

@@ -11,11 +11,12 @@ from __future__ import annotations
 import boto3
 import pytest
 import yaml
+from ansible_collections.org.platform.plugins.module_utils._terraform.backend import BackendConfig
 from ansible_collections.org.platform.plugins.module_utils.stack_graph import graph_from_contract
-from ansible_collections.org.platform.plugins.module_utils.stack_runner import BackendConfig, StackRunner
+from ansible_collections.org.platform.plugins.module_utils.stack_runner import StackRunner
 from ansible_collections.org.platform.plugins.module_utils.terraform_engine import TerraformEngine
-from conftest import create_state_backend
 
+from sandbox.pytest_plugin import create_state_backend
 from sandbox.services import REPO_ROOT
 
 pytestmark = pytest.mark.integration

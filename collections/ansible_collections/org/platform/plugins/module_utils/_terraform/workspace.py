@@ -70,7 +70,11 @@ def config_fingerprint(stack_dir: Path, backend_text: str, engine_name: str) -> 
     digest.update(backend_text.encode())
     digest.update(engine_name.encode())
     for path in sorted(stack_dir.rglob("*")):
-        if path.is_file() and path.suffix in (".tf", ".hcl") and ".terraform" not in path.parts:
+        if (
+            path.is_file()
+            and (path.suffix in (".tf", ".hcl") or path.name.endswith(".tf.json"))
+            and ".terraform" not in path.parts
+        ):
             digest.update(str(path.relative_to(stack_dir)).encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()

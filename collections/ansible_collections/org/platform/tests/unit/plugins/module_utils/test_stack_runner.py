@@ -112,6 +112,9 @@ def test_fingerprint_changes_with_files_backend_and_engine(stacks_root):
     changed = config_fingerprint(stacks_root / "net", "bucket = 1", "engine")
     (stacks_root / "net" / "notes.md").write_text("still not Terraform")
     assert changed == config_fingerprint(stacks_root / "net", "bucket = 1", "engine")
+    # Terraform's JSON syntax (the contract twins are main.tf.json) is Terraform too.
+    (stacks_root / "net" / "main.tf.json").write_text('{"//": "SIMULATED"}')
+    assert changed != config_fingerprint(stacks_root / "net", "bucket = 1", "engine")
 
 
 def test_state_ids_walks_modules_and_skips_data_and_sensitive():
