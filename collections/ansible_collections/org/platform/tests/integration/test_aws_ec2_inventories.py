@@ -16,8 +16,8 @@ import time
 
 import boto3
 import pytest
-from ansible_collections.org.platform.tests.conftest import VENV_BIN
 
+from sandbox.pytest_plugin import VENV_BIN
 from sandbox.services import REPO_ROOT
 
 pytestmark = pytest.mark.integration
