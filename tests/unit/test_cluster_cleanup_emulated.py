@@ -6,12 +6,16 @@ DependencyViolation here too."""
 
 from __future__ import annotations
 
+import stat
+from pathlib import Path
+
 import boto3
 import pytest
 from ansible_collections.org.platform.plugins.module_utils._cleanup import (
     CleanupError,
     ClusterCleanup,
 )
+from ansible_collections.org.platform.plugins.module_utils._runlog import parse_log_name
 from botocore.config import Config
 from moto import mock_aws
 
@@ -41,15 +45,22 @@ def moto(monkeypatch):
 def test_engine_clears_the_estate_in_process(moto, tmp_path):
     estate = seed_estate(moto["ec2"], moto["elb"], moto["elbv2"], stray_enis=12)
     terminate_compute(moto["ec2"], estate)
-    result = ClusterCleanup(cleanup_options(estate, audit_dir=tmp_path), moto.__getitem__).run()
+    result = ClusterCleanup(cleanup_options(estate, audit_dir=tmp_path / "audit"), moto.__getitem__).run()
     assert result["completed"]
     assert result["verify"]["ok"], result["verify"]
     assert result["stats"]["dependency_violations"] == 0
     assert terraform_destroy_security_and_network(moto["ec2"], estate) == []
     # Every mutation is in the audit file.
-    audit = (tmp_path / result["audit_file"].rsplit("/", 1)[1]).read_text()
+    audit = (tmp_path / "audit" / result["audit_file"].rsplit("/", 1)[1]).read_text()
     for rid in result["deleted"]["security_groups"] + result["revoked_rules"]:
         assert rid in audit
+    # The audit file follows the collection's log rule (name, 0600 in 0700).
+    audit_file = Path(result["audit_file"])
+    name = parse_log_name(audit_file.name)
+    assert name is not None, audit_file.name
+    assert name.what == "cleanup"
+    assert stat.S_IMODE(audit_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(audit_file.parent.stat().st_mode) == 0o700
 
 
 def test_engine_refuses_another_account_before_any_call_but_sts(moto):
@@ -115,3 +126,12 @@ def test_check_mode_lists_only_what_the_selected_phases_delete(moto):
     applied = ClusterCleanup(cleanup_options(estate, phases=["lb"]), moto.__getitem__).run()
     assert sorted(applied["deleted"]["load_balancers"]) == sorted(todo["load_balancers"])
     assert applied["deleted"]["security_groups"] == applied["deleted"]["network_interfaces"] == []
+
+
+def test_an_audit_directory_that_cannot_be_made_is_a_clean_refusal(moto, tmp_path):
+    estate = seed_estate(moto["ec2"], moto["elb"], moto["elbv2"], clbs=0, albs=0, nlbs=0, stray_enis=0, workers=0)
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    engine = ClusterCleanup(cleanup_options(estate, audit_dir=blocker / "audit"), moto.__getitem__)
+    with pytest.raises(CleanupError, match="cannot open the audit log"):
+        engine.run()

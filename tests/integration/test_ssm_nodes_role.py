@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from ansible_collections.org.platform.tests.integration import test_sandbox_nodes as nodes
+import test_sandbox_nodes as nodes
 
 from sandbox.nodes import net
 from sandbox.services import REPO_ROOT, Sandbox

@@ -21,10 +21,10 @@ import yaml
 from ansible_collections.org.platform.plugins.module_utils import stack_vars
 
 from devtools import checkov_scan, tf_policy, tf_static
+from sandbox.pytest_plugin import REPO_ROOT
 
 pytestmark = pytest.mark.integration
 
-REPO_ROOT = Path(__file__).resolve().parents[6]
 TERRAFORM = REPO_ROOT / "terraform"
 STACKS = TERRAFORM / "stacks"
 MODULES = TERRAFORM / "modules"

@@ -19,7 +19,7 @@ import subprocess
 import time
 
 import pytest
-from ansible_collections.org.platform.tests.integration import test_sandbox_nodes as nodes
+import test_sandbox_nodes as nodes
 
 from sandbox.services import REPO_ROOT, Sandbox
 

@@ -7,7 +7,7 @@ directory with a local backend, then `show -json`: every destructive action shap
 resource, `["forget"]`, sensitive values in clear in the plan JSON, and the plans of the eight sandbox
 twins (terraform/sandbox/<stack>). Policies that need aws_* attributes (tags, naming, security groups,
 public resources, encryption) cannot be expressed with built-in resources; their plans are hand-made in
-tests/unit/plugins/module_utils/test_plan_gate.py.
+tests/repo/test_plan_gate.py.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ import yaml
 from ansible_collections.org.platform.plugins.module_utils.plan_gate import SENSITIVE_PLACEHOLDER, PlanGate
 from ansible_collections.org.platform.plugins.module_utils.stack_graph import graph_from_contract, stack_variables
 
-REPO_ROOT = Path(__file__).resolve().parents[6]
+from sandbox.pytest_plugin import REPO_ROOT
+
 TERRAFORM = REPO_ROOT / "tools" / "terraform"
 POLICY_DIR = REPO_ROOT / "policy"
 SANDBOX_INVENTORY = REPO_ROOT / "inventories" / "sandbox" / "group_vars" / "all"
