@@ -59,7 +59,7 @@ def generate_password(length: int = PASSWORD_DEFAULT_LENGTH) -> str:
         raise CredentialsError(f"password length {length} is below the minimum of {PASSWORD_MIN_LENGTH}")
     classes = (string.ascii_uppercase, string.ascii_lowercase, string.digits, PASSWORD_SPECIALS)
     while True:
-        password = "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(length))
+        password = "".join(secrets.choice(PASSWORD_ALPHABET) for _position in range(length))
         if all(any(char in group for char in password) for group in classes):
             return password
 

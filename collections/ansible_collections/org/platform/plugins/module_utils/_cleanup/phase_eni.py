@@ -35,7 +35,7 @@ class NetworkInterfacePhase:
             work.sort(key=lambda item: not item[0].details.get("load_balancer"))  # LB ENIs first: they hold SGs
             ctx.pool_map(self._remove_eni, work)
             done = set(ctx.deleted["network_interfaces"]) | set(ctx.released_enis) | {b["id"] for b in ctx.blockers}
-            pending = [e for e, _ in work if e.id not in done]
+            pending = [work_item[0] for work_item in work if work_item[0].id not in done]
             if not pending and not waiting:
                 return
             if time.monotonic() >= end:

@@ -101,7 +101,7 @@ class StackJobs:
         """Check mode with state absent: plan ``-destroy`` and report what would be deleted."""
         result.action = "plan-destroy"
         self.on_event(stack.name, "OK", "planning destroy (check mode)")
-        has_changes, _ = self._destroy_plan(stack, result)
+        has_changes = self._destroy_plan(stack, result)[0]
         result.changed = has_changes
         result.status = "planned"
         self.on_event(stack.name, "OK", f"plan-destroy: {counts_text(result.counts)}")

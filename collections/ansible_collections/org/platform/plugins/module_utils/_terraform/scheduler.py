@@ -72,7 +72,7 @@ class Scheduler:
                         raise StackRunnerError(f"no runnable stack among {', '.join(left)}")
                     continue
                 try:
-                    finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                    finished = wait(list(running), return_when=FIRST_COMPLETED).done
                 except KeyboardInterrupt:
                     if not interrupted:
                         self.on_event("-", "WARN", "interrupted: letting running Terraform commands finish")

@@ -69,7 +69,7 @@ def labels(client) -> dict[str, str]:
 
 @pytest.mark.parametrize("length", [32, 40, 64])
 def test_generated_passwords_are_long_and_mixed(length):
-    passwords = {generate_password(length) for _ in range(20)}
+    passwords = {generate_password(length) for _attempt in range(20)}
     assert len(passwords) == 20
     for password in passwords:
         assert len(password) == length
