@@ -35,7 +35,8 @@ from pathlib import Path
 from typing import Any
 
 from ansible_collections.org.platform.plugins.module_utils._aws import (
-    AWS_ERRORS,
+    BotoCoreError,
+    ClientError,
     boto3_tag_list_to_ansible_dict,
     is_boto3_error_code,
     paginate,
@@ -291,7 +292,7 @@ class GoldenAmiManager:
         # DescribeImages paginates only when MaxResults is given; the paginator handles both shapes.
         try:
             descriptions = paginate(self.ec2, "describe_images", **kwargs).get("Images", [])
-        except AWS_ERRORS as error:  # botocore errors carry the AWS message
+        except (BotoCoreError, ClientError) as error:  # botocore errors carry the AWS message
             raise GoldenAmiError(f"DescribeImages failed: {error}") from error
         return [Image.from_aws(description) for description in descriptions]
 
@@ -339,7 +340,7 @@ class GoldenAmiManager:
                 return False
             if not check_mode:
                 self.ec2.modify_image_attribute(ImageId=image_id, ImdsSupport={"Value": IMDS_V2})
-        except AWS_ERRORS as error:
+        except (BotoCoreError, ClientError) as error:
             raise GoldenAmiError(f"setting ImdsSupport={IMDS_V2} on {image_id} failed: {error}") from error
         return True
 
@@ -353,14 +354,14 @@ class GoldenAmiManager:
                 self.ec2.deregister_image(ImageId=image.image_id)
             except is_boto3_error_code(IMAGE_GONE_CODES):
                 pass  # already gone: done
-            except AWS_ERRORS as error:  # pylint: disable=duplicate-except
+            except (BotoCoreError, ClientError) as error:  # pylint: disable=duplicate-except
                 raise GoldenAmiError(f"DeregisterImage {image.image_id} failed: {error}") from error
             for snapshot_id in image.snapshot_ids:
                 try:
                     self.ec2.delete_snapshot(SnapshotId=snapshot_id)
                 except is_boto3_error_code(SNAPSHOT_GONE_CODES):
                     pass  # already gone: done
-                except AWS_ERRORS as error:  # pylint: disable=duplicate-except
+                except (BotoCoreError, ClientError) as error:  # pylint: disable=duplicate-except
                     raise GoldenAmiError(f"DeleteSnapshot {snapshot_id} failed: {error}") from error
         return [image.summary() for image in plan]
 

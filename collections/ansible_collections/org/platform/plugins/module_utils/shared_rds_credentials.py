@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ansible_collections.org.platform.plugins.module_utils._aws import (
-    AWS_ERRORS,
+    BotoCoreError,
+    ClientError,
     ansible_dict_to_boto3_tag_list,
     boto3_tag_list_to_ansible_dict,
     compare_aws_tags,
@@ -155,7 +156,7 @@ class CredentialsManager:
     def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
         try:
             return getattr(self.client, operation)(**kwargs, **self.call_kwargs)
-        except AWS_ERRORS as exc:
+        except (BotoCoreError, ClientError) as exc:
             raise CredentialsError(f"{operation} on {kwargs.get('SecretId') or kwargs.get('Name')}: {exc}") from exc
 
     def describe(self, name: str) -> dict[str, Any] | None:
@@ -163,7 +164,7 @@ class CredentialsManager:
             return self.client.describe_secret(SecretId=name, **self.call_kwargs)
         except is_boto3_error_code("ResourceNotFoundException"):
             return None
-        except AWS_ERRORS as exc:  # pylint: disable=duplicate-except
+        except (BotoCoreError, ClientError) as exc:  # pylint: disable=duplicate-except
             raise CredentialsError(f"describe_secret on {name}: {exc}") from exc
 
     def stages(self, name: str) -> dict[str, str]:

@@ -12,7 +12,8 @@ import re
 from typing import Any
 
 from ansible_collections.org.platform.plugins.module_utils._aws import (
-    AWS_ERRORS,
+    BotoCoreError,
+    ClientError,
     boto3_tag_list_to_ansible_dict,
     error_code,
     is_boto3_error_code,
@@ -125,7 +126,7 @@ def check_bucket(s3: Any, bucket: str) -> None:
         raise SsmInstancesError(
             f"the aws_ssm transfer bucket {bucket!r} does not exist: every module and file goes through it"
         ) from None
-    except AWS_ERRORS as error:  # pylint: disable=duplicate-except
+    except (BotoCoreError, ClientError) as error:  # pylint: disable=duplicate-except
         raise SsmInstancesError(
             f"the aws_ssm transfer bucket {bucket!r} cannot be used: {error_code(error)} {error}"
         ) from None

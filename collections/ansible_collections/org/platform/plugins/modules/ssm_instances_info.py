@@ -133,7 +133,7 @@ all_online:
 """
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.org.platform.plugins.module_utils._aws import AWS_ERRORS, module_client
+from ansible_collections.org.platform.plugins.module_utils._aws import BotoCoreError, ClientError, module_client
 from ansible_collections.org.platform.plugins.module_utils.ssm_instances import (
     SsmInstancesError,
     check_bucket,
@@ -158,7 +158,7 @@ def main() -> None:
         result = describe(module_client(module, "ec2"), module_client(module, "ssm"), params["instance_ids"])
     except SsmInstancesError as error:
         module.fail_json(msg=str(error))
-    except AWS_ERRORS as error:
+    except (BotoCoreError, ClientError) as error:
         module.fail_json_aws(error, msg="SSM/EC2 look-up failed")
     module.exit_json(changed=False, **result)
 
