@@ -107,7 +107,8 @@ SANDBOX_FLEET ?=
 SANDBOX_STATE_DIR = $(abspath $(or $(ORG_PLATFORM_SANDBOX_DIR),.sandbox))
 sandbox: sandbox-deps
 	@started=$$(date +%s); export ORG_PLATFORM_SANDBOX_DIR=$(SANDBOX_STATE_DIR); \
-	trap '$(PY) -m sandbox down --purge; rm -rf .work/sandbox; echo "make sandbox: $$(( $$(date +%s) - started )) s"' EXIT; \
+	trap 'test -f "$$ORG_PLATFORM_SANDBOX_DIR/nodes/sessions.log" && echo "SIMULATED: $$(grep -c "^SIMULATED: " "$$ORG_PLATFORM_SANDBOX_DIR/nodes/sessions.log") aws_ssm sessions went through the session-manager-plugin stand-in (sandbox/bin/session-manager-plugin)"; \
+	  $(PY) -m sandbox down --purge; rm -rf .work/sandbox; echo "make sandbox: $$(( $$(date +%s) - started )) s"' EXIT; \
 	$(PY) -m sandbox up --nodes && \
 	aws_url=$$($(PY) -c 'import json, sys; print(json.load(sys.stdin)["aws"]["endpoint_url"])' < "$$ORG_PLATFORM_SANDBOX_DIR/endpoints.json") && \
 	export AWS_ENDPOINT_URL_SSM=$$aws_url AWS_ENDPOINT_URL_S3=$$aws_url AWS_CONFIG_FILE=/dev/null \
