@@ -100,15 +100,19 @@ sandbox-status:
 # through the bastion), tear it down, and leave no process, machine, mount, namespace or state behind.
 # SANDBOX_FLEET=small: the bastion and one server instead of the default 1 + 3 servers + 2 agents.
 # The aws_ssm connection's boto3 clients take the emulator from AWS_ENDPOINT_URL_SSM / _S3 (amazon.aws 10 has
-# no endpoint option for them); no AWS configuration file is read.
+# no endpoint option for them); no AWS configuration file is read. The state directory is passed on absolute:
+# inventories/sandbox/aws_ec2.yml finds endpoints.json through it, and a relative path there resolves against
+# the playbook's directory once a play re-reads the inventory (playbooks/nodes_ready.yml), not the repository.
 SANDBOX_FLEET ?=
+SANDBOX_STATE_DIR = $(abspath $(or $(ORG_PLATFORM_SANDBOX_DIR),.sandbox))
 sandbox: sandbox-deps
-	@started=$$(date +%s); \
-	trap '$(PY) -m sandbox down --purge; rm -rf .work/sandbox; echo "make sandbox: $$(( $$(date +%s) - started )) s"' EXIT; \
-	$(PY) -m sandbox up --nodes; \
-	aws_url=$$($(PY) -c 'import json, sys; print(json.load(sys.stdin)["aws"]["endpoint_url"])' < "$${ORG_PLATFORM_SANDBOX_DIR:-.sandbox}/endpoints.json"); \
+	@started=$$(date +%s); export ORG_PLATFORM_SANDBOX_DIR=$(SANDBOX_STATE_DIR); \
+	trap 'test -f "$$ORG_PLATFORM_SANDBOX_DIR/nodes/sessions.log" && echo "SIMULATED: $$(grep -c "^SIMULATED: " "$$ORG_PLATFORM_SANDBOX_DIR/nodes/sessions.log") aws_ssm sessions went through the session-manager-plugin stand-in (sandbox/bin/session-manager-plugin)"; \
+	  $(PY) -m sandbox down --purge; rm -rf .work/sandbox; echo "make sandbox: $$(( $$(date +%s) - started )) s"' EXIT; \
+	$(PY) -m sandbox up --nodes && \
+	aws_url=$$($(PY) -c 'import json, sys; print(json.load(sys.stdin)["aws"]["endpoint_url"])' < "$$ORG_PLATFORM_SANDBOX_DIR/endpoints.json") && \
 	export AWS_ENDPOINT_URL_SSM=$$aws_url AWS_ENDPOINT_URL_S3=$$aws_url AWS_CONFIG_FILE=/dev/null \
-	  AWS_SHARED_CREDENTIALS_FILE=/dev/null ORG_PLATFORM_SANDBOX_FLEET=$(SANDBOX_FLEET); \
+	  AWS_SHARED_CREDENTIALS_FILE=/dev/null ORG_PLATFORM_SANDBOX_FLEET=$(SANDBOX_FLEET) && \
 	$(SANDBOX_ENV) $(BIN)/ansible-playbook sandbox/site.yml -i inventories/sandbox && \
 	$(SANDBOX_ENV) $(BIN)/ansible-playbook sandbox/destroy.yml -i inventories/sandbox -e confirm_destroy=sandbox
 

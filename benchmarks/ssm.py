@@ -13,6 +13,12 @@ the emulator counts sessions started (rules/ssm_sessions.py), in-session command
   ``~``); baseline ``ping, remote_tmp ~``: the same with Ansible's default ``~/.ansible/tmp``.
 * ``ssm_nodes fresh`` / ``rerun``: the role org.platform.ssm_nodes, twice; baseline ``readiness, task per
   step``: the usual hand-written readiness play (gathered facts, ``wait_for_connection``, a ``command``).
+* ``shared_rds fresh`` / ``rerun``: playbooks/shared_rds_converge.yml (the role org.platform.shared_rds_schemas
+  as site.yml runs it, the inventory's three services), its community.mysql tasks delegated to one more
+  instance tagged ``Role: bastion`` over aws_ssm, against the sandbox MariaDB at the VPC endpoint address; the
+  60-db and 05-kms exports are published in the emulator first (SIMULATED, as sandbox/playbooks/exports.yml
+  does). Counted on the bastion only (the other nodes take no part). No baseline: the tunnel it replaced is
+  gone and the stand-in plugin has no port forwarding, so there is nothing honest to measure it against.
 
 Ratios are baseline / ours for the same figure, measured in the same run.
 """
@@ -22,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -40,6 +47,7 @@ VENV_BIN = Path(sys.executable).parent
 VPC_CIDR = "10.63.0.0/16"  # its own /16: the endpoint address (base + 2) must not meet another sandbox's
 BUCKET = "org-sandbox-ssm-transfer"  # inventories/sandbox/group_vars/all/ssm.yml for platform_env sandbox
 ONLINE_TIMEOUT_S = 240
+RECAP = re.compile(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", re.MULTILINE)  # PLAY RECAP: host, changed=
 DUMMY = {
     "AWS_ACCESS_KEY_ID": "emulator-dummy-access-key",
     "AWS_SECRET_ACCESS_KEY": "emulator-dummy-secret-access-key-0000",
@@ -98,11 +106,12 @@ class Fleet:
         self.state_dir, self.count = state_dir, nodes
         self.sandbox = Sandbox(state_dir, nodes=True)
         self.ids: list[str] = []
+        self.bastion = ""
         self.online_s: dict[str, float] = {}
 
     def up(self) -> None:
         self.url = self.sandbox.up()["endpoints"]["aws"]["endpoint_url"]
-        c = {s: boto3.client(s, endpoint_url=self.url, region_name="us-east-1") for s in ("ec2", "iam", "ssm", "s3")}
+        c = {s: self.client(s) for s in ("ec2", "iam", "ssm", "s3", "kms", "secretsmanager")}
         self.c = c
         print(f"SIMULATED: the VPC, node role, golden image and transfer bucket are made in the emulator at {self.url}")
         vpc = c["ec2"].create_vpc(CidrBlock=VPC_CIDR)["Vpc"]["VpcId"]
@@ -113,25 +122,68 @@ class Fleet:
         golden = [{"ResourceType": "image", "Tags": [{"Key": "Role", "Value": "golden"}]}]
         ami = c["ec2"].register_image(Name="golden-bench", TagSpecifications=golden)["ImageId"]
         c["s3"].create_bucket(Bucket=BUCKET)
-        tags = [{"Key": "Environment", "Value": "sandbox"}, {"Key": "Role", "Value": "rke2-agent"}]
+        self.ami, self.subnet = ami, subnet
+        self.ids = self.launch(self.count, "rke2-agent", self.online_s)
+
+    def client(self, service: str):
+        """A boto3 client of the emulator with its dummy credentials (the shell's AWS settings are never read)."""
+        return boto3.session.Session(
+            aws_access_key_id=DUMMY["AWS_ACCESS_KEY_ID"], aws_secret_access_key=DUMMY["AWS_SECRET_ACCESS_KEY"]
+        ).client(service, endpoint_url=self.url, region_name=DUMMY["AWS_DEFAULT_REGION"])
+
+    def launch(self, count: int, role: str, online_s: dict[str, float]) -> list[str]:
+        """RunInstances of the golden image with Environment/Role tags; waits until each is Online (times)."""
+        tags = [{"Key": "Environment", "Value": "sandbox"}, {"Key": "Role", "Value": role}]
         started = time.monotonic()
-        answer = c["ec2"].run_instances(
-            ImageId=ami, MinCount=self.count, MaxCount=self.count, SubnetId=subnet,
+        answer = self.c["ec2"].run_instances(
+            ImageId=self.ami, MinCount=count, MaxCount=count, SubnetId=self.subnet,
             IamInstanceProfile={"Name": "bench-node"},
-            TagSpecifications=[{"ResourceType": "instance", "Tags": [*tags, {"Key": "Name", "Value": "bench-node"}]}],
+            TagSpecifications=[{"ResourceType": "instance", "Tags": [*tags, {"Key": "Name", "Value": f"bench-{role}"}]}],
         )  # fmt: skip
-        self.ids = [i["InstanceId"] for i in answer["Instances"]]
+        ids = [i["InstanceId"] for i in answer["Instances"]]
         deadline = started + ONLINE_TIMEOUT_S
-        while len(self.online_s) < len(self.ids):
+        while len(set(ids) & set(online_s)) < len(ids):
             if time.monotonic() > deadline:
-                raise SystemExit(
-                    f"benchmarks.ssm: not Online after {ONLINE_TIMEOUT_S} s: {set(self.ids) - set(self.online_s)}"
-                )
-            listing = c["ssm"].describe_instance_information(Filters=[{"Key": "InstanceIds", "Values": self.ids}])
+                raise SystemExit(f"benchmarks.ssm: not Online after {ONLINE_TIMEOUT_S} s: {set(ids) - set(online_s)}")
+            listing = self.c["ssm"].describe_instance_information(Filters=[{"Key": "InstanceIds", "Values": ids}])
             for item in listing["InstanceInformationList"]:
                 if item["PingStatus"] == "Online":
-                    self.online_s.setdefault(item["InstanceId"], round(time.monotonic() - started, 2))
+                    online_s.setdefault(item["InstanceId"], round(time.monotonic() - started, 2))
             time.sleep(0.25)
+        return ids
+
+    def add_bastion(self) -> None:
+        """One more instance, tagged Role: bastion, and the 60-db / 05-kms exports the shared RDS role reads."""
+        self.bastion = self.launch(1, "bastion", {})[0]
+        endpoints = json.loads((self.state_dir / "endpoints.json").read_text())
+        mysql = endpoints["mysql"]
+        print(
+            "SIMULATED: the 60-db and 05-kms exports (master secret, /shared/rds/sandbox/*, the KMS key) are"
+            f" published in the emulator for the sandbox MariaDB at the VPC endpoint address {self.db_endpoint()}"
+        )
+        kms, secrets = self.c["kms"], self.c["secretsmanager"]
+        key = kms.create_key(Description="bench secrets-manager key")["KeyMetadata"]["Arn"]
+        document = {
+            "username": mysql["admin_user"],
+            "password": Path(mysql["admin_password_file"]).read_text().strip(),
+            "engine": "mysql",
+            "host": mysql["host"],
+            "port": int(mysql["port"]),
+        }
+        master = secrets.create_secret(
+            Name="sandbox-shared-mysql-master", KmsKeyId=key, SecretString=json.dumps(document)
+        )["ARN"]
+        for name, value in (
+            ("/shared/kms/secrets-manager-key-arn", key),
+            ("/shared/rds/sandbox/identifier", "sandbox-shared-mysql"),
+            ("/shared/rds/sandbox/endpoint", self.db_endpoint()),
+            ("/shared/rds/sandbox/master-secret-arn", master),
+        ):
+            self.c["ssm"].put_parameter(Name=name, Value=value, Type="String", Overwrite=True)
+
+    @staticmethod
+    def db_endpoint() -> str:
+        return f"{net.endpoint_address(VPC_CIDR)}:3306"  # MariaDB on the VPC endpoint (sandbox/nodes/endpoints.py)
 
     def env(self) -> dict[str, str]:
         return {
@@ -146,8 +198,8 @@ class Fleet:
             "ORG_PLATFORM_SANDBOX_DIR": str(self.state_dir),
         }
 
-    def run(self, name: str, argv: list[str]) -> dict:
-        """One run; its per-node counter deltas and wall time."""
+    def run(self, name: str, argv: list[str], on: list[str] | None = None) -> dict:
+        """One run; its counter deltas per node (of ``on``, default the first N nodes) and wall time."""
         before = counters(self.url)
         started = time.monotonic()
         done = subprocess.run(
@@ -160,8 +212,9 @@ class Fleet:
             )
         after = counters(self.url)
         zero = {"sessions": 0, "commands": 0, "s3_objects": 0}
-        per_node = {i: {k: after.get(i, zero)[k] - before.get(i, zero)[k] for k in zero} for i in self.ids}
-        return {"name": name, "wall_s": round(wall, 2), "per_node": per_node}
+        per_node = {i: {k: after.get(i, zero)[k] - before.get(i, zero)[k] for k in zero} for i in on or self.ids}
+        changed = {m[0]: int(m[1]) for m in RECAP.findall(done.stdout) if int(m[1])}
+        return {"name": name, "wall_s": round(wall, 2), "per_node": per_node, "changed": changed}
 
     def down(self) -> None:
         self.sandbox.down(purge=True)
@@ -196,7 +249,19 @@ def measure(fleet: Fleet, work: Path) -> list[dict]:
         fleet.run("ssm_nodes fresh", [playbook, *inventory, str(role)]),
         fleet.run("ssm_nodes rerun", [playbook, *inventory, str(role)]),
         fleet.run("readiness, task per step (baseline)", [playbook, *inventory, str(naive)]),
+        *measure_shared_rds(fleet),
     ]
+
+
+def measure_shared_rds(fleet: Fleet) -> list[dict]:
+    """Case (c): the shared-RDS role with its MySQL tasks on the bastion, fresh and rerun (bastion counts)."""
+    fleet.add_bastion()
+    argv = [str(VENV_BIN / "ansible-playbook"), "-i", "inventories/sandbox", "playbooks/shared_rds_converge.yml"]
+    fresh = fleet.run("shared_rds fresh (bastion)", argv, on=[fleet.bastion])
+    rerun = fleet.run("shared_rds rerun (bastion)", argv, on=[fleet.bastion])
+    if rerun["changed"]:
+        raise SystemExit(f"benchmarks.ssm: the shared_rds rerun changed something: {rerun['changed']}")
+    return [fresh, rerun]
 
 
 def ratios(results: list[dict]) -> dict[str, dict[str, float]]:
@@ -248,11 +313,11 @@ def main() -> int:
         return 0
     print(f"{args.nodes} sandbox nodes; boot-to-Online per node (s): {fleet.online_s}")
     print(f"boot-to-Online, median: {figures['boot_to_online_median_s']:.2f} s")
-    print("| run | sessions / node | in-session commands / node | S3 objects / node | wall (s) |")
-    print("|---|---:|---:|---:|---:|")
+    print("| run | sessions / node | in-session commands / node | S3 objects / node | wall (s) | changed |")
+    print("|---|---:|---:|---:|---:|---:|")
     for r in results:
         cells = " | ".join(spread(r, k) for k in ("sessions", "commands", "s3_objects"))
-        print(f"| {r['name']} | {cells} | {r['wall_s']:.1f} |")
+        print(f"| {r['name']} | {cells} | {r['wall_s']:.1f} | {sum(r['changed'].values())} |")
     for label, values in figures["ratios"].items():
         print(f"ratio baseline/ours, {label}: " + ", ".join(f"{k} {v:g}x" for k, v in values.items()))
     print(f"objects left in the transfer bucket: {left}")

@@ -170,7 +170,7 @@ def test_make_sandbox_path_with_nodes(tmp_path):
     server (booted machines), the runbook waits for SSM and runs the shared-RDS MySQL tasks on the bastion over
     aws_ssm, the teardown terminates the fleet; afterwards the transfer bucket is empty, no password handled is
     in any file under logs/ or on the bastion's disk, and nothing is left (machine, mount, netns, veth, cgroup)."""
-    from ansible_collections.org.platform.tests.integration import test_sandbox_nodes as nodes
+    import test_sandbox_nodes as nodes
 
     from sandbox.services import Sandbox
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -417,6 +418,21 @@ def test_the_sandbox_aws_ec2_inventory_groups_the_running_nodes_and_reaches_them
     )  # fmt: skip
     assert ping.returncode == 0, ping.stdout + ping.stderr
     assert ping.stdout.count('"ping": "pong"') == 2
+    # The acceptance command as written (issue 17): `ansible -i inventories/sandbox all -m ansible.builtin.ping`
+    # reaches every node of the environment, each through aws_ssm (a session the emulator counts for it).
+    before = _session_counters(fleet)
+    every = subprocess.run(
+        [str(VENV_BIN / "ansible"), "-i", "inventories/sandbox", "all", "-m", "ansible.builtin.ping"],
+        capture_output=True, text=True, env=env, cwd=REPO_ROOT, timeout=300, check=False,
+    )  # fmt: skip
+    assert every.returncode == 0, every.stdout + every.stderr
+    answered = set(re.findall(r"^(\S+) \| SUCCESS => \{", every.stdout, re.MULTILINE))
+    assert answered == {"localhost", server, agent}, every.stdout  # the inventory's control node and both nodes
+    assert every.stdout.count('"ping": "pong"') == 3
+    after = _session_counters(fleet)
+    for instance_id in (server, agent):
+        assert after[instance_id]["started"] - before.get(instance_id, {}).get("started", 0) == 1, after
+    assert after.get(other, {}).get("started", 0) == before.get(other, {}).get("started", 0)
     fleet["c"]["ec2"].terminate_instances(InstanceIds=[other])
 
 

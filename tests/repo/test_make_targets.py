@@ -106,3 +106,24 @@ def test_destroy_asks_for_the_environment_name_on_a_terminal(fake_bin, answer, r
         os.close(leader)
     assert ("FAKE-PLAYBOOK" in run.stdout) is runs, run.stdout + run.stderr
     assert run.returncode == (0 if runs else 2)
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [(None, REPO_ROOT / ".sandbox"), ("rel/state", REPO_ROOT / "rel/state"), ("/srv/sbx", Path("/srv/sbx"))],
+)
+def test_make_sandbox_passes_the_state_directory_on_absolute(given, expected):
+    # inventories/sandbox/aws_ec2.yml finds endpoints.json through ORG_PLATFORM_SANDBOX_DIR; a relative path
+    # resolves against the playbook's directory when playbooks/nodes_ready.yml re-reads the inventory, so the
+    # nodes vanished from it and the shared RDS role found no bastion host (make sandbox failed).
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ORG_PLATFORM_SANDBOX_DIR"))}
+    if given is not None:
+        env["ORG_PLATFORM_SANDBOX_DIR"] = given
+    run = subprocess.run(
+        ["make", "--no-print-directory", "-n", "sandbox"],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert f"export ORG_PLATFORM_SANDBOX_DIR={expected};" in run.stdout
+    # A failed `sandbox up` stops there (the trap still runs `sandbox down`), not in the playbooks.
+    assert "-m sandbox up --nodes && \\" in run.stdout
