@@ -221,3 +221,17 @@ def test_read_only_backend_check_reports_no_change(aws, playbook, sandbox_env):
     )
     assert predicted.rc == 0, predicted.output[-3000:]
     assert changed(predicted) > 0
+
+
+def test_node_readiness_fails_when_a_needed_group_found_no_instance(aws, playbook, sandbox_env):
+    # The emulator has no instance, so the aws_ec2 inventory is empty: a play on the bastion would be skipped
+    # ("no hosts matched"); playbooks/nodes_ready.yml must fail instead, naming the group.
+    run = playbook(
+        "playbooks/nodes_ready.yml",
+        inventory=SANDBOX,
+        env=sandbox_env,
+        extra_vars={"platform_node_groups": ["bastion"]},
+    )
+    assert run.rc != 0, run.output[-3000:]
+    assert "has no instance in bastion" in run.output, run.output[-3000:]
+    assert "PLAY [Nodes - wait until every node answers over SSM]" not in run.stdout
