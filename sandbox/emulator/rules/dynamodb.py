@@ -10,6 +10,9 @@
   the process started, by the same process). AWS's endpoint does not lose responses like that. Only a
   byte-identical item counts as a replay: Terraform's lock item carries a random lock ID and a
   nanosecond timestamp, so two different lock requests never match and real contention still fails.
+  Kept after a trial without it (Dec 2026): with request serialisation alone the lock tests passed on an
+  idle machine, but a loaded run (2 cores, several suites) reported "state locked" by the run's own lock
+  again, so CI would flake.
 """
 
 from __future__ import annotations
