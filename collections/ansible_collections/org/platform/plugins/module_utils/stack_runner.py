@@ -44,6 +44,7 @@ from ansible_collections.org.platform.plugins.module_utils._terraform.errors imp
     StackRunnerError,
     UnknownInputError,
 )
+from ansible_collections.org.platform.plugins.module_utils._terraform.gate import RunGate
 from ansible_collections.org.platform.plugins.module_utils._terraform.jobs import StackJobs
 from ansible_collections.org.platform.plugins.module_utils._terraform.outputs import OutputStore
 from ansible_collections.org.platform.plugins.module_utils._terraform.results import RunReport, StackResult
@@ -87,6 +88,7 @@ class StackRunner:
         max_parallel: int = 4,
         on_event: Callable[[str, str, str], None] | None = None,
         diff: bool = False,
+        gate: RunGate | None = None,
     ):
         self.graph = graph
         self.engine = engine
@@ -99,7 +101,9 @@ class StackRunner:
         self.declarations = validate(RunInputs(graph, environment, backend, self.work_root, common, values))
         self.workspace = StackWorkspace(engine, backend, environment, self.work_root, lock_timeout, diff)
         self.outputs = OutputStore(graph, engine.add_secrets)  # kept across runs of this runner
-        self.jobs = StackJobs(graph, self.workspace, self.outputs, self.declarations, common, values, self.on_event)
+        self.jobs = StackJobs(
+            graph, self.workspace, self.outputs, self.declarations, common, values, self.on_event, gate
+        )
         self.scheduler = Scheduler(max_parallel, self.on_event)
 
     def run(self, state: str, only: Sequence[str] = (), exclude: Sequence[str] = (), check: bool = False) -> RunReport:

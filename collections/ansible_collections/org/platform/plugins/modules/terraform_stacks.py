@@ -176,6 +176,43 @@ options:
       - Where per-command Terraform logs go. Default C(<repository>/logs/terraform), as for O(work_dir);
         required outside the repository.
     type: path
+  policy_dir:
+    description:
+      - The plan gate's policies (C(<repository>/policy)) - C(*.rego) in Conftest's layout, C(waivers.yml),
+        C(prices.yml). When set, every stack plan with changes is evaluated (its saved plan's C(show -json), in
+        memory only) after planning and before applying; see the repository's C(policy/README.md).
+      - Without it there is no gate.
+    type: path
+  gate:
+    description:
+      - What a deny of the plan gate does (with O(policy_dir)). C(enforce) - the stack is not applied (status
+        C(failed), the message names rule, address and reason) and its dependents are skipped; in check mode the
+        task fails after planning everything. C(warn) - denies are reported like warnings and the apply goes on.
+        C(off) - the gate is not evaluated.
+      - Warnings, waived findings and the cost delta are reported per stack (C(stacks[].gate)) in every mode but
+        C(off).
+    type: str
+    choices: [enforce, warn, "off"]
+    default: enforce
+  protected_addresses:
+    description: Per stack, more resource addresses the gate treats as protected (no delete or replace).
+    type: dict
+    default: {}
+  protected_overrides:
+    description:
+      - Resource addresses this run may destroy or replace although protected (the explicit override); each
+        one used is reported as a gate warning.
+    type: list
+    elements: str
+    default: []
+  cost_warn_percent:
+    description: The gate warns when a stack's estimated monthly cost rises by more than this (percent).
+    type: float
+    default: 10
+  cost_deny_percent:
+    description: The gate denies when a stack's estimated monthly cost rises by more than this (percent).
+    type: float
+    default: 30
 attributes:
   check_mode:
     support: full
@@ -230,7 +267,7 @@ EXAMPLES = r"""
 RETURN = r"""
 msg:
   description:
-    - "One part per stack, C(<stack>[ SIMULATED]: <status> (<action>; <counts>)); on failure the root causes
+    - "One part per stack, C(<stack>[ SIMULATED]: <status> (<action>; <counts>[; gate passed|DENIED, <n> deny|warn|waived])); on failure the root causes
       first, then what they stopped. With O(force_unlock), which lock was (or would be) released."
   returned: always
   type: str
@@ -365,6 +402,56 @@ stacks:
       type: str
       returned: when skipped
       sample: 00-network
+    gate:
+      description:
+        - The plan gate's verdict on the stack's plan (with O(policy_dir), for a plan with changes).
+        - Each finding is a dict with C(rule), C(address), C(reason), C(severity) and, for waived ones, C(waiver).
+      type: dict
+      returned: when the gate evaluated the stack's plan
+      contains:
+        passed:
+          description: False when any finding is a deny.
+          type: bool
+          returned: always
+          sample: false
+        mode:
+          description: O(gate).
+          type: str
+          returned: always
+          sample: enforce
+        deny:
+          description: Findings that block the apply (with O(gate=enforce)).
+          type: list
+          elements: dict
+          returned: always
+          sample: [{rule: protected, address: aws_kms_key.state, reason: "protected resource would be destroyed (actions delete)", severity: deny}]
+        warn:
+          description: Findings reported while the apply goes on.
+          type: list
+          elements: dict
+          returned: always
+          sample: []
+        waived:
+          description: Findings a valid waiver in C(waivers.yml) covers.
+          type: list
+          elements: dict
+          returned: always
+          sample: []
+        cost:
+          description: Estimated monthly cost before and after, its change and top lines (null without C(prices.yml)).
+          type: dict
+          returned: always
+          sample: {monthly_before: 10.0, monthly_after: 12.0, delta_percent: 20.0, severity: warn, currency: USD}
+        summary:
+          description: The denies as one line, C([rule] address - reason; ...) (empty when it passed).
+          type: str
+          returned: always
+          sample: "[protected] aws_kms_key.state: protected resource would be destroyed (actions delete)"
+        duration_ms:
+          description: Milliseconds the evaluation took.
+          type: float
+          returned: always
+          sample: 6.2
     lock:
       description: Terraform's lock info (C(ID), C(Who), C(Operation), C(Created), ...) when a state lock held by someone else blocked it.
       type: dict
@@ -423,6 +510,7 @@ diff:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.org.platform.plugins.module_utils._terraform.backend import BackendConfig
 from ansible_collections.org.platform.plugins.module_utils._terraform.errors import StackRunnerError
+from ansible_collections.org.platform.plugins.module_utils._terraform.gate import GATE_MODES, RunGate
 from ansible_collections.org.platform.plugins.module_utils.constants import environment_name_problem
 from ansible_collections.org.platform.plugins.module_utils.stack_graph import (
     StackGraphError,
@@ -475,6 +563,12 @@ def argument_spec():
         binary_path=dict(type="path"),
         work_dir=dict(type="path"),
         log_dir=dict(type="path"),
+        policy_dir=dict(type="path"),
+        gate=dict(type="str", choices=list(GATE_MODES), default="enforce"),
+        protected_addresses=dict(type="dict", default={}),
+        protected_overrides=dict(type="list", elements="str", default=[]),
+        cost_warn_percent=dict(type="float", default=10),
+        cost_deny_percent=dict(type="float", default=30),
     )
 
 
@@ -510,6 +604,24 @@ def build_runner(module):
         log_dir = log_dir or str(root / "logs" / "terraform")
     engine = TerraformEngine(log_dir=log_dir, environment=params["environment"], binary_path=params["binary_path"])
     backend = BackendConfig(**params["backend"])
+    gate = None
+    if params["policy_dir"] and params["gate"] != "off":
+        protected = params["protected_addresses"]
+        if not all(isinstance(v, list) and all(isinstance(a, str) for a in v) for v in protected.values()):
+            raise StackRunnerError("protected_addresses must map each stack name to a list of resource addresses")
+        unknown = sorted(set(protected) - set(graph.stacks))
+        if unknown:
+            raise StackRunnerError(f"protected_addresses names unknown stack(s): {', '.join(unknown)}")
+        gate = RunGate(
+            params["policy_dir"],
+            mode=params["gate"],
+            environment=params["environment"],
+            region=(params["common_variables"] or {}).get("aws_region") or params["backend"]["region"],
+            protected_addresses=protected,
+            protected_overrides=params["protected_overrides"],
+            cost_warn_percent=params["cost_warn_percent"],
+            cost_deny_percent=params["cost_deny_percent"],
+        )
     return StackRunner(
         graph=graph,
         engine=engine,
@@ -521,6 +633,7 @@ def build_runner(module):
         lock_timeout=params["lock_timeout"],
         max_parallel=params["max_parallel"],
         diff=module._diff,
+        gate=gate,
     )
 
 

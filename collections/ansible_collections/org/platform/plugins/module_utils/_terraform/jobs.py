@@ -6,9 +6,10 @@ A job runs in a scheduler thread; it fills its ``StackResult`` and raises on fai
 into the stack's ``failed`` or ``deferred`` status).
 
 * apply: ``plan -detailed-exitcode -out``; only a plan with changes is applied (the saved plan, so what was
-  planned is what runs); the outputs come from apply's event stream, or ``terraform output`` when a value is
+  planned is what runs), and only once the plan gate (``gate.py``, when the run has one) passed its
+  ``show -json``: an enforced deny fails the stack before apply, so its dependents are skipped; the outputs come from apply's event stream, or ``terraform output`` when a value is
   sensitive or nothing changed.
-* plan: downstream plans use this stack's planned outputs (known values), else today's outputs, else the
+* plan: the gate's verdict is reported, nothing stops; downstream plans use this stack's planned outputs (known values), else today's outputs, else the
   contract's examples.
 * destroy / plan-destroy: ``plan -destroy``; a stack with an unresolvable input and nothing in its state has
   nothing to do.
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ansible_collections.org.platform.plugins.module_utils._terraform.errors import InputMissingError
+from ansible_collections.org.platform.plugins.module_utils._terraform.gate import GateDeniedError, RunGate
 from ansible_collections.org.platform.plugins.module_utils._terraform.outputs import OutputStore
 from ansible_collections.org.platform.plugins.module_utils._terraform.results import StackResult, counts_text
 from ansible_collections.org.platform.plugins.module_utils._terraform.validate import Declarations
@@ -46,6 +48,7 @@ class StackJobs:
         common_values: Mapping[str, Any],
         stack_values: Mapping[str, Mapping[str, Any]],
         on_event: Callable[[str, str, str], None],
+        gate: RunGate | None = None,
     ):
         self.graph = graph
         self.workspace = workspace
@@ -54,6 +57,7 @@ class StackJobs:
         self.common_values = common_values
         self.stack_values = stack_values
         self.on_event = on_event
+        self.gate = gate
 
     # ------------------------------------------------------------------------------------------ jobs
     def apply(self, stack: Stack, result: StackResult) -> None:
@@ -61,6 +65,8 @@ class StackJobs:
         self.on_event(stack.name, "OK", "planning")
         has_changes, plan_file = self._plan(stack, result, destroy=False, assume_examples=False)
         applied_outputs = None
+        if has_changes and self._gate(stack, result, plan_file):
+            raise GateDeniedError(f"plan gate denied the plan, nothing applied: {result.gate['summary']}")
         if has_changes:
             self.on_event(stack.name, "OK", f"applying {counts_text(result.counts)}")
             applied_outputs = self.workspace.apply_plan(stack, result, plan_file)
@@ -83,6 +89,7 @@ class StackJobs:
         with contextlib.suppress(TerraformError):
             self.read_outputs(stack, result)
         if has_changes:
+            self._gate(stack, result, plan_file)
             document = self.workspace.show_plan(stack, result, plan_file)
             planned = (document.get("planned_values") or {}).get("outputs") or {}
             self.outputs.remember_planned(stack.name, planned, result.output_changes)
@@ -138,6 +145,18 @@ class StackJobs:
             finally:
                 self.workspace.cleanup(stack)
         return failures
+
+    def _gate(self, stack: Stack, result: StackResult, plan_file: Path) -> bool:
+        """The gate's verdict on the saved plan into ``result.gate``; True when it blocks the apply."""
+        if self.gate is None or self.gate.mode == "off":
+            return False
+        verdict = self.gate.evaluate(stack.name, self.workspace.show_plan(stack, result, plan_file))
+        result.gate = verdict
+        for severity, level in (("deny", "ERR"), ("warn", "WARN"), ("waived", "WARN")):
+            for finding in verdict[severity]:
+                message = f"[{finding['rule']}] {finding['address']}: {finding['reason']}"
+                self.on_event(stack.name, level, f"plan gate {severity}: {message}")
+        return self.gate.blocks(verdict)
 
     def _variables(self, stack: Stack, result: StackResult, assume_examples: bool) -> Path:
         upstream = self.outputs.upstream(stack, assume_examples, result.assumed_inputs)
