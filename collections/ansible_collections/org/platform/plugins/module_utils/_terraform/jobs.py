@@ -11,6 +11,8 @@ into the stack's ``failed`` or ``deferred`` status).
   sensitive or nothing changed.
 * plan: the gate's verdict is reported, nothing stops; downstream plans use this stack's planned outputs (known values), else today's outputs, else the
   contract's examples.
+* drift: a refresh-only plan and a normal plan, both saved and read as JSON (``drift.py`` classifies them),
+  neither applied; plans never write state.
 * destroy / plan-destroy: ``plan -destroy``; a stack with an unresolvable input and nothing in its state has
   nothing to do.
 """
@@ -22,6 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ansible_collections.org.platform.plugins.module_utils._terraform.drift import DriftIgnore, classify
 from ansible_collections.org.platform.plugins.module_utils._terraform.errors import InputMissingError
 from ansible_collections.org.platform.plugins.module_utils._terraform.gate import GateDeniedError, RunGate
 from ansible_collections.org.platform.plugins.module_utils._terraform.outputs import OutputStore
@@ -49,6 +52,7 @@ class StackJobs:
         stack_values: Mapping[str, Mapping[str, Any]],
         on_event: Callable[[str, str, str], None],
         gate: RunGate | None = None,
+        drift_ignores: Sequence[DriftIgnore] = (),
     ):
         self.graph = graph
         self.workspace = workspace
@@ -58,6 +62,7 @@ class StackJobs:
         self.stack_values = stack_values
         self.on_event = on_event
         self.gate = gate
+        self.drift_ignores = list(drift_ignores)
 
     # ------------------------------------------------------------------------------------------ jobs
     def apply(self, stack: Stack, result: StackResult) -> None:
@@ -95,6 +100,23 @@ class StackJobs:
             self.outputs.remember_planned(stack.name, planned, result.output_changes)
         result.status = "planned"
         self.on_event(stack.name, "OK", f"plan: {counts_text(result.counts)}")
+
+    def drift(self, stack: Stack, result: StackResult) -> None:
+        """Refresh-only plan (drift outside Terraform) and normal plan (pending changes); nothing applied."""
+        result.action = "drift"
+        self.on_event(stack.name, "OK", "planning refresh-only and normal (drift)")
+        self.workspace.init(stack, result)
+        var_file = self._variables(stack, result, assume_examples=False)
+        refresh_file = self.workspace.plan(stack, result, var_file, destroy=False, refresh_only=True)[1]
+        refresh = self.workspace.show_plan(stack, result, refresh_file)
+        plan_file = self.workspace.plan(stack, result, var_file, destroy=False)[1]
+        planned = self.workspace.show_plan(stack, result, plan_file)
+        result.drift = classify(stack.name, refresh, planned, self.drift_ignores)
+        with contextlib.suppress(TerraformError):
+            self.read_outputs(stack, result)
+        result.status = result.drift["status"]
+        level = "OK" if result.status == "clean" else "WARN"
+        self.on_event(stack.name, level, f"drift: {result.status}")
 
     def read(self, stack: Stack, result: StackResult) -> None:
         """Outputs and every resource id/ARN in the stack's state, changing nothing (``terraform show``)."""

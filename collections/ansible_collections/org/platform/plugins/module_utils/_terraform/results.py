@@ -13,7 +13,7 @@ from typing import Any
 class StackResult:
     name: str
     action: str = "none"  # apply, destroy, plan, plan-destroy, read
-    status: str = "pending"  # ok, changed, planned, deferred, failed, skipped
+    status: str = "pending"  # ok, changed, planned, deferred, failed, skipped; drift: clean, pending, drifted
     changed: bool = False
     counts: dict[str, int] = field(default_factory=dict)
     resources: dict[str, list[str]] = field(default_factory=dict)
@@ -30,6 +30,7 @@ class StackResult:
     blocked_by: str | None = None  # skipped: the stack (or read) whose failure stopped this one
     lock: dict[str, str] | None = None
     gate: dict[str, Any] | None = None  # the plan gate's verdict on the stack's plan (gate.py)
+    drift: dict[str, Any] | None = None  # state: drift, the stack's classification (drift.py)
 
     def as_dict(self) -> dict[str, Any]:
         result = asdict(self)
@@ -47,6 +48,8 @@ class RunReport:
     read_failures: dict[str, str] = field(default_factory=dict)  # upstreams whose outputs could not be read
     interrupted: bool = False
     check: bool = False
+    drift: dict[str, dict[str, Any]] | None = None  # state: drift, per stack
+    drift_files: list[str] = field(default_factory=list)  # state: drift, the JSON and Markdown reports
 
     @property
     def changed(self) -> bool:
@@ -70,13 +73,29 @@ class RunReport:
         ]
 
     @property
+    def not_clean(self) -> list[str]:
+        """state: drift, the stacks that drifted, have pending changes or errored."""
+        return [n for n in self.order if self.drift is not None and self.drift[n]["status"] != "clean"]
+
+    @property
     def ok(self) -> bool:
         """False when anything failed, was not run because of a failure, the run was interrupted, or (check
         mode) the gate would deny an apply."""
+        if self.drift is not None:
+            return not (self.not_clean or self.interrupted)
         return not (self.failed or self.skipped or self.read_failures or self.interrupted or self.denied)
 
     def failure_message(self) -> str:
         """Root causes first, then what they stopped."""
+        if self.drift is not None:
+            parts = [
+                f"{n}: {self.drift[n]['status']}"
+                + (f" ({self.drift[n]['error']})" if self.drift[n].get("error") else "")
+                for n in self.not_clean
+            ]
+            if self.interrupted:
+                parts.append("interrupted (SIGINT)")
+            return f"drift found: {'; '.join(parts)}; report {', '.join(self.drift_files)}"
         causes = [f"{n} ({self.results[n].error})" for n in self.failed]
         causes += [
             f"{n} (plan gate would deny the apply: {self.results[n].gate['summary']})"
