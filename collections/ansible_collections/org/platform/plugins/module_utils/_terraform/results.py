@@ -95,7 +95,7 @@ class RunReport:
             ]
             if self.interrupted:
                 parts.append("interrupted (SIGINT)")
-            return f"drift found: {'; '.join(parts)}; report {', '.join(self.drift_files)}"
+            return f"drift found: {'; '.join(parts)}; report {', '.join(self.drift_files)}. Per stack: {self.summary()}"
         causes = [f"{n} ({self.results[n].error})" for n in self.failed]
         causes += [
             f"{n} (plan gate would deny the apply: {self.results[n].gate['summary']})"
