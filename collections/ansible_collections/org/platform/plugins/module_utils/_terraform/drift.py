@@ -45,7 +45,8 @@ NO_CHANGE = ({"no-op"}, {"read"})
 
 @dataclass(frozen=True)
 class DriftIgnore:
-    """Known noise: drift of ``address`` (fnmatch) at ``attribute`` (a path prefix; all when None), until ``expires``."""
+    """Known noise: drift of ``address`` (fnmatch) at ``attribute`` (a path prefix; all when None), until
+    ``expires`` (inclusive)."""
 
     address: str
     reason: str

@@ -7,10 +7,10 @@ into the stack's ``failed`` or ``deferred`` status).
 
 * apply: ``plan -detailed-exitcode -out``; only a plan with changes is applied (the saved plan, so what was
   planned is what runs), and only once the plan gate (``gate.py``, when the run has one) passed its
-  ``show -json``: an enforced deny fails the stack before apply, so its dependents are skipped; the outputs come from apply's event stream, or ``terraform output`` when a value is
-  sensitive or nothing changed.
-* plan: the gate's verdict is reported, nothing stops; downstream plans use this stack's planned outputs (known values), else today's outputs, else the
-  contract's examples.
+  ``show -json``: an enforced deny fails the stack before apply, so its dependents are skipped; the outputs
+  come from apply's event stream, or ``terraform output`` when a value is sensitive or nothing changed.
+* plan: the gate's verdict is reported, nothing stops; downstream plans use this stack's planned outputs
+  (known values), else today's outputs, else the contract's examples.
 * drift: a refresh-only plan and a normal plan, both saved and read as JSON (``drift.py`` classifies them),
   neither applied; plans never write state.
 * destroy / plan-destroy: ``plan -destroy``; a stack with an unresolvable input and nothing in its state has
