@@ -18,7 +18,7 @@ SANDBOX_ENV := AWS_ACCESS_KEY_ID=emulator-dummy-access-key AWS_SECRET_ACCESS_KEY
 PYTEST_ARGS ?=
 
 .PHONY: deps sandbox-deps debian-deps sandbox sandbox-up sandbox-down sandbox-status test lint sanity unit bench clean
-.PHONY: help init plan apply destroy env-check
+.PHONY: help init plan apply drift destroy env-check
 
 # Operator targets (INFRA-001/004): each is one ansible-playbook run, so the run log (logs/global) covers it.
 # ENV names an inventory under inventories/; ENV=sandbox uses the emulator's dummy credentials (start it
@@ -37,7 +37,8 @@ help:
 	@echo "  make apply ENV=dev     build or converge the environment (site.yml)"
 	@echo "  make destroy ENV=dev   tear it down (destroy.yml); asks for the environment name unless CONFIRM=dev"
 	@echo "                         (prod also needs ARGS='-e allow_prod_destroy=true')"
-	@echo "  drift: not yet (no drift.yml)"
+	@echo "  make drift ENV=dev     per stack: drifted outside Terraform / changes pending / clean, applying nothing"
+	@echo "                         (playbooks/drift.yml; report in logs/drift/; fails unless every stack is clean)"
 	@echo "Project targets: sandbox sandbox-up sandbox-down sandbox-status test unit lint sanity bench lock clean"
 	@echo "Each run writes logs/global/<UTC stamp>-<run id>_<playbook>_<env>.log; see README \"Logs\"."
 
@@ -55,6 +56,9 @@ plan: env-check
 
 apply: env-check
 	$(PLAYBOOK) site.yml $(ARGS)
+
+drift: env-check
+	$(PLAYBOOK) playbooks/drift.yml $(ARGS)
 
 destroy: env-check
 	@confirm="$(CONFIRM)"; \

@@ -2,7 +2,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """sandbox/site.yml and sandbox/destroy.yml (the seed, the runbook, the unseed), end to end: what `make sandbox` runs.
 
-build -> rerun changes nothing -> check mode changes nothing -> destroy refuses without confirmation
+build -> rerun changes nothing -> check mode changes nothing -> drift.yml all clean, then one stack pending (fails),
+state untouched -> destroy refuses without confirmation
 -> destroy -> every stack's state is empty.
 """
 
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+import yaml
 from ansible_collections.org.platform.plugins.module_utils._terraform.backend import local_identity
 
 from sandbox.pytest_plugin import VENV_BIN
@@ -46,6 +48,19 @@ def state_resources(bucket: str) -> dict[str, int]:
     return counts
 
 
+def state_serials(bucket: str) -> dict[str, tuple[int, str]]:
+    s3 = boto3.client("s3")
+    found = {}
+    for stack in STACKS:
+        state = json.loads(s3.get_object(Bucket=bucket, Key=f"sandbox/{stack}/terraform.tfstate")["Body"].read())
+        found[stack] = (state["serial"], state["lineage"])
+    return found
+
+
+def drift_statuses(output: str) -> dict[str, str]:
+    return dict(re.findall(r"(\d\d-[a-z0-9]+) SIMULATED: (\w+) \(drift;", output))
+
+
 def test_site_then_destroy(sandbox, aws, playbook, tmp_path):
     env = {"ORG_PLATFORM_SANDBOX_DIR": str(sandbox.state_dir)}
     bucket = "org-terraform-state-123456789012"
@@ -63,6 +78,20 @@ def test_site_then_destroy(sandbox, aws, playbook, tmp_path):
     checked = playbook("sandbox/site.yml", inventory="inventories/sandbox", env=env, check=True)
     assert checked.rc == 0, checked.output[-4000:]
     assert recap_changed(checked.stdout) == 0
+
+    # Drift (playbooks/drift.yml): all clean after the apply; one stack's inputs changed -> exactly that stack
+    # pending and the play fails; neither run writes any state.
+    serials = state_serials(bucket)
+    clean = playbook("playbooks/drift.yml", inventory="inventories/sandbox", env=env)
+    assert clean.rc == 0, clean.output[-4000:]
+    assert drift_statuses(clean.stdout) == dict.fromkeys(STACKS, "clean"), clean.stdout[-4000:]
+    stack_vars = yaml.safe_load((REPO_ROOT / "inventories/sandbox/group_vars/all/stacks.yml").read_text())
+    stack_vars["terraform_stack_vars"]["50-rke2"]["agent_count"] += 1
+    pending = playbook("playbooks/drift.yml", inventory="inventories/sandbox", env=env, extra_vars=stack_vars)
+    assert pending.rc != 0
+    assert drift_statuses(pending.stdout) == dict.fromkeys(STACKS, "clean") | {"50-rke2": "pending"}
+    assert "drift found: 50-rke2: pending; report " in pending.stdout
+    assert state_serials(bucket) == serials, "a drift run writes no state"
 
     refused = playbook("sandbox/destroy.yml", inventory="inventories/sandbox", env=env)
     assert refused.rc != 0

@@ -99,6 +99,20 @@ GOOD_VARS = {"a": {"seed": "s", "db_password": "pw-xyz-123"}, "b": {"zones": ["z
         ({"stacks": stacks_list(), "variables": {"a": "not-a-mapping"}}, "must map each stack name"),
         ({"stacks": stacks_list(), "variables": GOOD_VARS, "environment": "Prod!"}, "environment 'Prod!'"),
         ({"stacks": stacks_list(), "variables": GOOD_VARS, "lock_timeout": "soon"}, "lock_timeout 'soon'"),
+        ({"stacks": stacks_list(), "variables": GOOD_VARS, "policy_dir": "/nonexistent/policy"}, "is not a directory"),
+        (
+            {"stacks": stacks_list(), "variables": GOOD_VARS, "policy_dir": str(REPO_ROOT / "policy"), "gate": "maybe"},
+            "value of gate must be one of: enforce, warn, off",
+        ),
+        (
+            {
+                "stacks": stacks_list(),
+                "variables": GOOD_VARS,
+                "policy_dir": str(REPO_ROOT / "policy"),
+                "protected_addresses": {"zz": ["terraform_data.a"]},
+            },
+            "protected_addresses names unknown stack(s): zz",
+        ),
         (
             {
                 "graph_file": str(REPO_ROOT / "terraform" / "stacks.yml"),
@@ -129,12 +143,16 @@ def test_bad_input_fails_clearly_and_changes_nothing(playbook, tmp_path, state_b
 
 
 def test_check_mode_plans_and_reports_without_writing_state(playbook, tmp_path, state_bucket):
-    args = {"stacks": stacks_list(), "variables": GOOD_VARS}
+    args = {"stacks": stacks_list(), "variables": GOOD_VARS, "policy_dir": str(REPO_ROOT / "policy")}
     _, result = run_module(playbook, tmp_path, state_bucket, args, check=True)
     assert result.get("failed") is not True, result["msg"]
     assert result["changed"] is True
     assert [s["status"] for s in result["stacks"]] == ["planned", "planned"]
     assert result["stacks"][0]["counts"] == {"create": 1}
+    # Check mode reports the plan gate's verdict per stack (both plans pass the repository's policies).
+    assert [(s["gate"]["passed"], s["gate"]["mode"]) for s in result["stacks"]] == [(True, "enforce")] * 2
+    assert "gate passed" in result["msg"]
+    assert "pw-xyz-123" not in json.dumps(result)
     assert "Contents" not in boto3.client("s3").list_objects_v2(Bucket=BUCKET)
 
     _, applied = run_module(playbook, tmp_path, state_bucket, args)

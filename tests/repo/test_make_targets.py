@@ -42,9 +42,9 @@ def make(*args: str, stdin: int | None = subprocess.DEVNULL) -> subprocess.Compl
 def test_help_lists_the_operator_targets():
     run = make("help")
     assert run.returncode == 0, run.stderr
-    for target in ("make init ENV=dev", "make plan ENV=dev", "make apply ENV=dev", "make destroy ENV=dev"):
+    for target in ("make init ENV=dev", "make plan ENV=dev", "make apply ENV=dev", "make drift ENV=dev"):
         assert target in run.stdout
-    assert "drift: not yet" in run.stdout
+    assert "make destroy ENV=dev" in run.stdout
 
 
 @pytest.mark.parametrize(
@@ -69,6 +69,7 @@ def test_bad_env_is_refused_before_anything_runs(fake_bin, args, message):
         ("plan", "sandbox", "key=emulator-dummy-access-key -i inventories/sandbox site.yml --check --diff"),
         ("apply", "sandbox", "key=emulator-dummy-access-key -i inventories/sandbox site.yml"),
         ("plan", "dev", "key=none -i inventories/dev site.yml --check --diff"),
+        ("drift", "sandbox", "key=emulator-dummy-access-key -i inventories/sandbox playbooks/drift.yml"),
     ],
 )
 def test_targets_are_thin_wrappers_over_the_playbooks(fake_bin, target, env, expected):

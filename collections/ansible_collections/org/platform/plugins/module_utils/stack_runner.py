@@ -7,6 +7,9 @@
   ``*.tfvars.json`` so complex types pass losslessly; ``plan -detailed-exitcode -out`` decides, and
   only a plan with changes is applied (the saved plan, so what was planned is what runs).
 * destroy: the reverse; a stack goes once every dependent is destroyed.
+* drift: per stack a refresh-only and a normal plan, nothing applied, no state written; every stack runs (an
+  error never hides another stack's drift) and the run writes ``<drift_dir>/<stamp>-<run id>_drift_<env>.json``
+  and ``.md`` (``_terraform/drift.py``); the run is ok only when every stack is clean.
 * plan (Ansible check mode): plans only, reports per stack the resource actions and addresses; check
   mode with ``absent`` plans ``-destroy`` for the stacks a real destroy would take.
 
@@ -34,16 +37,22 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ansible_collections.org.platform.plugins.module_utils._runlog import RunLogError
+from ansible_collections.org.platform.plugins.module_utils._runlog import RunLogError, new_run_id, utc_stamp
 from ansible_collections.org.platform.plugins.module_utils._terraform.backend import (
     LOCK_ID_RE,
     BackendConfig,
     lock_message,
 )
+from ansible_collections.org.platform.plugins.module_utils._terraform.drift import (
+    DriftIgnore,
+    error_entry,
+    write_report,
+)
 from ansible_collections.org.platform.plugins.module_utils._terraform.errors import (
     StackRunnerError,
     UnknownInputError,
 )
+from ansible_collections.org.platform.plugins.module_utils._terraform.gate import RunGate
 from ansible_collections.org.platform.plugins.module_utils._terraform.jobs import StackJobs
 from ansible_collections.org.platform.plugins.module_utils._terraform.outputs import OutputStore
 from ansible_collections.org.platform.plugins.module_utils._terraform.results import RunReport, StackResult
@@ -57,7 +66,7 @@ from ansible_collections.org.platform.plugins.module_utils.terraform_engine impo
     TerraformError,
 )
 
-STATES = ("present", "absent", "planned", "read")
+STATES = ("present", "absent", "planned", "read", "drift")
 PROJECT_MARKER = Path("collections/ansible_collections/org/platform/galaxy.yml")
 
 
@@ -87,6 +96,9 @@ class StackRunner:
         max_parallel: int = 4,
         on_event: Callable[[str, str, str], None] | None = None,
         diff: bool = False,
+        gate: RunGate | None = None,
+        drift_ignores: Sequence[DriftIgnore] = (),
+        drift_dir: str | Path | None = None,
     ):
         self.graph = graph
         self.engine = engine
@@ -99,7 +111,10 @@ class StackRunner:
         self.declarations = validate(RunInputs(graph, environment, backend, self.work_root, common, values))
         self.workspace = StackWorkspace(engine, backend, environment, self.work_root, lock_timeout, diff)
         self.outputs = OutputStore(graph, engine.add_secrets)  # kept across runs of this runner
-        self.jobs = StackJobs(graph, self.workspace, self.outputs, self.declarations, common, values, self.on_event)
+        self.jobs = StackJobs(
+            graph, self.workspace, self.outputs, self.declarations, common, values, self.on_event, gate, drift_ignores
+        )
+        self.drift_dir = Path(drift_dir) if drift_dir else Path(work_dir) / "drift"
         self.scheduler = Scheduler(max_parallel, self.on_event)
 
     def run(self, state: str, only: Sequence[str] = (), exclude: Sequence[str] = (), check: bool = False) -> RunReport:
@@ -110,6 +125,7 @@ class StackRunner:
         if check and state == "present":
             state = "planned"
         destroying = state == "absent"
+        drifting = state == "drift"
         try:
             order = self.graph.select(only, exclude, destroying=destroying)
         except StackGraphError as exc:
@@ -122,13 +138,14 @@ class StackRunner:
         selected = set(order)
         upstreams = set() if state == "read" else {d for n in order for d in self.graph.dependencies(n)}
         # Upstreams outside the selection are read, never changed; when destroying, every upstream is
-        # read first, because its dependents are destroyed (and need its outputs) before it is.
-        readers = self.graph.order(upstreams if destroying else upstreams - selected)
+        # read first, because its dependents are destroyed (and need its outputs) before it is; drift plans
+        # every stack at once against today's outputs, so it reads every upstream first too.
+        readers = self.graph.order(upstreams if destroying or drifting else upstreams - selected)
         read_failures = jobs.read_upstreams(readers, results) if readers else {}
         if destroying:
             job = jobs.plan_destroy if check else jobs.destroy
         else:
-            job = {"read": jobs.read, "planned": jobs.plan}.get(state, jobs.apply)
+            job = {"read": jobs.read, "planned": jobs.plan, "drift": jobs.drift}.get(state, jobs.apply)
         blockers, cause = self._waits(state, selected, results, read_failures)
         interrupted = self.scheduler.run(
             order,
@@ -138,7 +155,7 @@ class StackRunner:
             skip=lambda name, reason: self._skip(results[name], reason),
         )
         self.workspace.sweep_transient()
-        return RunReport(
+        report = RunReport(
             state,
             order,
             results,
@@ -146,8 +163,25 @@ class StackRunner:
             time.monotonic() - started,
             read_failures=read_failures,
             interrupted=interrupted,
-            check=check or state == "planned",
+            check=check or state in ("planned", "drift"),
         )
+        if drifting:
+            self._drift_report(report)
+        return report
+
+    def _drift_report(self, report: RunReport) -> None:
+        """Every stack's entry (a failed or skipped one is an error) and the report files."""
+        entries = {}
+        for name in report.order:
+            result = report.results[name]
+            if result.drift is None:
+                result.drift = error_entry(result.error or f"{name} was not planned")
+                result.status = "error"
+            entries[name] = result.drift
+        report.drift = entries
+        report.drift_files = [
+            str(p) for p in write_report(self.drift_dir, self.environment, entries, utc_stamp(), new_run_id())
+        ]
 
     def _waits(
         self, state: str, selected: set[str], results: Mapping[str, StackResult], read_failures: Mapping[str, str]
@@ -158,9 +192,11 @@ class StackRunner:
         def blockers(name: str) -> set[str]:
             if state == "absent":
                 return self.graph.dependents(name) & selected
-            return set() if state == "read" else set(self.graph[name].depends_on)
+            return set() if state in ("read", "drift") else set(self.graph[name].depends_on)
 
         def cause(name: str) -> str | None:
+            if state == "drift":
+                return None  # an upstream whose outputs cannot be read makes this stack's plan fail: an error
             for other in sorted(blockers(name)):
                 if other in read_failures:
                     return other

@@ -57,8 +57,14 @@ options:
       - C(present) applies, C(absent) destroys, C(planned) only plans (as check mode does).
       - C(read) changes nothing and returns each stack's outputs and every resource C(id)/C(arn) in its
         state (C(state_ids); the teardown's protect list).
+      - C(drift) changes nothing either - per stack a refresh-only plan (drift made outside Terraform) and a
+        normal plan (changes pending between code/inventory and state), neither applied, no state written;
+        each stack is classified from the plans' JSON as C(clean), C(drifted) (resources and attribute paths
+        that moved), C(pending) (resource or output changes to apply) or C(error) (which outranks the others
+        and never hides another stack's result). Writes C(<drift_dir>/<stamp>-<run id>_drift_<env>.json) and a
+        C(.md) summary; the task fails unless every stack is C(clean). Check mode makes no difference.
     type: str
-    choices: [present, absent, planned, read]
+    choices: [present, absent, planned, read, drift]
     default: present
   force_unlock:
     description:
@@ -176,6 +182,76 @@ options:
       - Where per-command Terraform logs go. Default C(<repository>/logs/terraform), as for O(work_dir);
         required outside the repository.
     type: path
+  drift_ignore:
+    description:
+      - With O(state=drift), known drift to leave out (Terraform's C(ignore_changes) does not hide refresh-only
+        drift). An entry past its C(expires) date no longer ignores anything and is listed as expired.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      address:
+        description: Resource address, a shell-style pattern (C(*), C(?), C([..])).
+        type: str
+        required: true
+      attribute:
+        description: Attribute path (dotted, e.g. C(tags.LastScanned)); the path and everything under it. All attributes when omitted.
+        type: str
+      stack:
+        description: Only in this stack.
+        type: str
+      reason:
+        description: Why the drift is expected.
+        type: str
+        required: true
+      owner:
+        description: Who answers for it.
+        type: str
+        required: true
+      expires:
+        description: Last day it applies (C(YYYY-MM-DD)).
+        type: str
+        required: true
+  drift_dir:
+    description: Where O(state=drift) writes its reports. Default C(drift) beside O(log_dir) (C(<repository>/logs/drift)).
+    type: path
+  policy_dir:
+    description:
+      - The plan gate's policies (C(<repository>/policy)) - C(*.rego) in Conftest's layout, C(waivers.yml),
+        C(prices.yml). When set, every stack plan with changes is evaluated (its saved plan's C(show -json), in
+        memory only) after planning and before applying; see the repository's C(policy/README.md).
+      - Without it there is no gate.
+    type: path
+  gate:
+    description:
+      - What a deny of the plan gate does (with O(policy_dir)). C(enforce) - the stack is not applied (status
+        C(failed), the message names rule, address and reason) and its dependents are skipped; in check mode the
+        task fails after planning everything. C(warn) - denies are reported like warnings and the apply goes on.
+        C(off) - the gate is not evaluated.
+      - Warnings, waived findings and the cost delta are reported per stack (C(stacks[].gate)) in every mode but
+        C(off).
+    type: str
+    choices: [enforce, warn, "off"]
+    default: enforce
+  protected_addresses:
+    description: Per stack, more resource addresses the gate treats as protected (no delete or replace).
+    type: dict
+    default: {}
+  protected_overrides:
+    description:
+      - Resource addresses this run may destroy or replace although protected (the explicit override); each
+        one used is reported as a gate warning.
+    type: list
+    elements: str
+    default: []
+  cost_warn_percent:
+    description: The gate warns when a stack's estimated monthly cost rises by more than this (percent).
+    type: float
+    default: 10
+  cost_deny_percent:
+    description: The gate denies when a stack's estimated monthly cost rises by more than this (percent).
+    type: float
+    default: 30
 attributes:
   check_mode:
     support: full
@@ -230,7 +306,7 @@ EXAMPLES = r"""
 RETURN = r"""
 msg:
   description:
-    - "One part per stack, C(<stack>[ SIMULATED]: <status> (<action>; <counts>)); on failure the root causes
+    - "One part per stack, C(<stack>[ SIMULATED]: <status> (<action>; <counts>[; gate passed|DENIED, <n> deny|warn|waived])); on failure the root causes
       first, then what they stopped. With O(force_unlock), which lock was (or would be) released."
   returned: always
   type: str
@@ -365,6 +441,94 @@ stacks:
       type: str
       returned: when skipped
       sample: 00-network
+    gate:
+      description:
+        - The plan gate's verdict on the stack's plan (with O(policy_dir), for a plan with changes).
+        - Each finding is a dict with C(rule), C(address), C(reason), C(severity) and, for waived ones, C(waiver).
+      type: dict
+      returned: when the gate evaluated the stack's plan
+      contains:
+        passed:
+          description: False when any finding is a deny.
+          type: bool
+          returned: always
+          sample: false
+        mode:
+          description: O(gate).
+          type: str
+          returned: always
+          sample: enforce
+        deny:
+          description: Findings that block the apply (with O(gate=enforce)).
+          type: list
+          elements: dict
+          returned: always
+          sample: [{rule: protected, address: aws_kms_key.state, reason: "protected resource would be destroyed (actions delete)", severity: deny}]
+        warn:
+          description: Findings reported while the apply goes on.
+          type: list
+          elements: dict
+          returned: always
+          sample: []
+        waived:
+          description: Findings a valid waiver in C(waivers.yml) covers.
+          type: list
+          elements: dict
+          returned: always
+          sample: []
+        cost:
+          description: Estimated monthly cost before and after, its change and top lines (null without C(prices.yml)).
+          type: dict
+          returned: always
+          sample: {monthly_before: 10.0, monthly_after: 12.0, delta_percent: 20.0, severity: warn, currency: USD}
+        summary:
+          description: The denies as one line, C([rule] address - reason; ...) (empty when it passed).
+          type: str
+          returned: always
+          sample: "[protected] aws_kms_key.state: protected resource would be destroyed (actions delete)"
+        duration_ms:
+          description: Milliseconds the evaluation took.
+          type: float
+          returned: always
+          sample: 6.2
+    drift:
+      description: With O(state=drift), the stack's classification.
+      type: dict
+      returned: with state=drift
+      contains:
+        status:
+          description: C(clean), C(drifted), C(pending) or C(error).
+          type: str
+          returned: always
+          sample: drifted
+        drift:
+          description: Per drifted resource its C(address), C(actions) and the C(attributes) paths that moved (no values).
+          type: list
+          elements: dict
+          returned: always
+          sample: [{address: aws_security_group.nodes, actions: [update], attributes: [ingress.0.cidr_blocks.0]}]
+        pending:
+          description: The normal plan's C(resources) per action and C(outputs) per action (empty when nothing is pending).
+          type: dict
+          returned: always
+          sample: {resources: {update: [aws_instance.bastion]}, outputs: {}}
+        ignored:
+          description: Drift left out by O(drift_ignore) (C(address), C(attribute), C(ignore)).
+          type: list
+          elements: dict
+          returned: always
+          sample: []
+        expired_ignores:
+          description: O(drift_ignore) entries that matched drift but have expired.
+          type: list
+          elements: str
+          returned: always
+          sample: []
+        error:
+          description: Why the stack could not be classified.
+          type: str
+          returned: when status is error
+          sample: "plan failed: Error: Error acquiring the state lock"
     lock:
       description: Terraform's lock info (C(ID), C(Who), C(Operation), C(Created), ...) when a state lock held by someone else blocked it.
       type: dict
@@ -397,6 +561,12 @@ duration_s:
   returned: always, except with O(force_unlock)
   type: float
   sample: 42.123
+drift_files:
+  description: With O(state=drift), the JSON report and its Markdown summary.
+  returned: with state=drift
+  type: list
+  elements: str
+  sample: [/srv/org-platform/logs/drift/20261202T083000Z-3f9a1c_drift_dev.json, /srv/org-platform/logs/drift/20261202T083000Z-3f9a1c_drift_dev.md]
 diff:
   description: In diff mode, one entry per stack with resource changes.
   returned: in diff mode
@@ -420,9 +590,13 @@ diff:
       sample: "# stack 10-security (plan)\n~ aws_security_group.nodes  (update)\n    ~ description: \"nodes\" -> \"RKE2 nodes\"\n"
 """
 
+from pathlib import Path
+
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.org.platform.plugins.module_utils._terraform.backend import BackendConfig
+from ansible_collections.org.platform.plugins.module_utils._terraform.drift import load_ignores
 from ansible_collections.org.platform.plugins.module_utils._terraform.errors import StackRunnerError
+from ansible_collections.org.platform.plugins.module_utils._terraform.gate import GATE_MODES, RunGate
 from ansible_collections.org.platform.plugins.module_utils.constants import environment_name_problem
 from ansible_collections.org.platform.plugins.module_utils.stack_graph import (
     StackGraphError,
@@ -437,7 +611,7 @@ from ansible_collections.org.platform.plugins.module_utils.terraform_engine impo
 def argument_spec():
     return dict(
         environment=dict(type="str", required=True),
-        state=dict(type="str", choices=["present", "absent", "planned", "read"], default="present"),
+        state=dict(type="str", choices=["present", "absent", "planned", "read", "drift"], default="present"),
         force_unlock=dict(
             type="dict",
             options=dict(stack=dict(type="str", required=True), lock_id=dict(type="str", required=True)),
@@ -475,6 +649,26 @@ def argument_spec():
         binary_path=dict(type="path"),
         work_dir=dict(type="path"),
         log_dir=dict(type="path"),
+        drift_ignore=dict(
+            type="list",
+            elements="dict",
+            default=[],
+            options=dict(
+                address=dict(type="str", required=True),
+                attribute=dict(type="str"),
+                stack=dict(type="str"),
+                reason=dict(type="str", required=True),
+                owner=dict(type="str", required=True),
+                expires=dict(type="str", required=True),
+            ),
+        ),
+        drift_dir=dict(type="path"),
+        policy_dir=dict(type="path"),
+        gate=dict(type="str", choices=list(GATE_MODES), default="enforce"),
+        protected_addresses=dict(type="dict", default={}),
+        protected_overrides=dict(type="list", elements="str", default=[]),
+        cost_warn_percent=dict(type="float", default=10),
+        cost_deny_percent=dict(type="float", default=30),
     )
 
 
@@ -508,8 +702,27 @@ def build_runner(module):
             )
         work_dir = work_dir or str(root / ".work")
         log_dir = log_dir or str(root / "logs" / "terraform")
+    drift_dir = params["drift_dir"] or str(Path(log_dir).parent / "drift")
     engine = TerraformEngine(log_dir=log_dir, environment=params["environment"], binary_path=params["binary_path"])
     backend = BackendConfig(**params["backend"])
+    gate = None
+    if params["policy_dir"] and params["gate"] != "off":
+        protected = params["protected_addresses"]
+        if not all(isinstance(v, list) and all(isinstance(a, str) for a in v) for v in protected.values()):
+            raise StackRunnerError("protected_addresses must map each stack name to a list of resource addresses")
+        unknown = sorted(set(protected) - set(graph.stacks))
+        if unknown:
+            raise StackRunnerError(f"protected_addresses names unknown stack(s): {', '.join(unknown)}")
+        gate = RunGate(
+            params["policy_dir"],
+            mode=params["gate"],
+            environment=params["environment"],
+            region=(params["common_variables"] or {}).get("aws_region") or params["backend"]["region"],
+            protected_addresses=protected,
+            protected_overrides=params["protected_overrides"],
+            cost_warn_percent=params["cost_warn_percent"],
+            cost_deny_percent=params["cost_deny_percent"],
+        )
     return StackRunner(
         graph=graph,
         engine=engine,
@@ -521,6 +734,9 @@ def build_runner(module):
         lock_timeout=params["lock_timeout"],
         max_parallel=params["max_parallel"],
         diff=module._diff,
+        gate=gate,
+        drift_ignores=load_ignores([{k: v for k, v in e.items() if v is not None} for e in params["drift_ignore"]]),
+        drift_dir=drift_dir,
     )
 
 
@@ -556,6 +772,9 @@ def main():
         state_ids=sorted({i for name in report.order for i in report.results[name].state_ids}),
         msg=report.summary(),
     )
+    if report.drift is not None:
+        result["drift_files"] = report.drift_files
+        result["changed"] = False
     if module._diff:
         result["diff"] = [
             dict(

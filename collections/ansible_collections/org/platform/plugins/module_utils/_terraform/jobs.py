@@ -6,10 +6,13 @@ A job runs in a scheduler thread; it fills its ``StackResult`` and raises on fai
 into the stack's ``failed`` or ``deferred`` status).
 
 * apply: ``plan -detailed-exitcode -out``; only a plan with changes is applied (the saved plan, so what was
-  planned is what runs); the outputs come from apply's event stream, or ``terraform output`` when a value is
-  sensitive or nothing changed.
-* plan: downstream plans use this stack's planned outputs (known values), else today's outputs, else the
-  contract's examples.
+  planned is what runs), and only once the plan gate (``gate.py``, when the run has one) passed its
+  ``show -json``: an enforced deny fails the stack before apply, so its dependents are skipped; the outputs
+  come from apply's event stream, or ``terraform output`` when a value is sensitive or nothing changed.
+* plan: the gate's verdict is reported, nothing stops; downstream plans use this stack's planned outputs
+  (known values), else today's outputs, else the contract's examples.
+* drift: a refresh-only plan and a normal plan, both saved and read as JSON (``drift.py`` classifies them),
+  neither applied; plans never write state.
 * destroy / plan-destroy: ``plan -destroy``; a stack with an unresolvable input and nothing in its state has
   nothing to do.
 """
@@ -21,7 +24,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ansible_collections.org.platform.plugins.module_utils._terraform.drift import DriftIgnore, classify
 from ansible_collections.org.platform.plugins.module_utils._terraform.errors import InputMissingError
+from ansible_collections.org.platform.plugins.module_utils._terraform.gate import GateDeniedError, RunGate
 from ansible_collections.org.platform.plugins.module_utils._terraform.outputs import OutputStore
 from ansible_collections.org.platform.plugins.module_utils._terraform.results import StackResult, counts_text
 from ansible_collections.org.platform.plugins.module_utils._terraform.validate import Declarations
@@ -46,6 +51,8 @@ class StackJobs:
         common_values: Mapping[str, Any],
         stack_values: Mapping[str, Mapping[str, Any]],
         on_event: Callable[[str, str, str], None],
+        gate: RunGate | None = None,
+        drift_ignores: Sequence[DriftIgnore] = (),
     ):
         self.graph = graph
         self.workspace = workspace
@@ -54,6 +61,8 @@ class StackJobs:
         self.common_values = common_values
         self.stack_values = stack_values
         self.on_event = on_event
+        self.gate = gate
+        self.drift_ignores = list(drift_ignores)
 
     # ------------------------------------------------------------------------------------------ jobs
     def apply(self, stack: Stack, result: StackResult) -> None:
@@ -61,6 +70,8 @@ class StackJobs:
         self.on_event(stack.name, "OK", "planning")
         has_changes, plan_file = self._plan(stack, result, destroy=False, assume_examples=False)
         applied_outputs = None
+        if has_changes and self._gate(stack, result, plan_file):
+            raise GateDeniedError(f"plan gate denied the plan, nothing applied: {result.gate['summary']}")
         if has_changes:
             self.on_event(stack.name, "OK", f"applying {counts_text(result.counts)}")
             applied_outputs = self.workspace.apply_plan(stack, result, plan_file)
@@ -83,11 +94,29 @@ class StackJobs:
         with contextlib.suppress(TerraformError):
             self.read_outputs(stack, result)
         if has_changes:
+            self._gate(stack, result, plan_file)
             document = self.workspace.show_plan(stack, result, plan_file)
             planned = (document.get("planned_values") or {}).get("outputs") or {}
             self.outputs.remember_planned(stack.name, planned, result.output_changes)
         result.status = "planned"
         self.on_event(stack.name, "OK", f"plan: {counts_text(result.counts)}")
+
+    def drift(self, stack: Stack, result: StackResult) -> None:
+        """Refresh-only plan (drift outside Terraform) and normal plan (pending changes); nothing applied."""
+        result.action = "drift"
+        self.on_event(stack.name, "OK", "planning refresh-only and normal (drift)")
+        self.workspace.init(stack, result)
+        var_file = self._variables(stack, result, assume_examples=False)
+        refresh_file = self.workspace.plan(stack, result, var_file, destroy=False, refresh_only=True)[1]
+        refresh = self.workspace.show_plan(stack, result, refresh_file)
+        plan_file = self.workspace.plan(stack, result, var_file, destroy=False)[1]
+        planned = self.workspace.show_plan(stack, result, plan_file)
+        result.drift = classify(stack.name, refresh, planned, self.drift_ignores)
+        with contextlib.suppress(TerraformError):
+            self.read_outputs(stack, result)
+        result.status = result.drift["status"]
+        level = "OK" if result.status == "clean" else "WARN"
+        self.on_event(stack.name, level, f"drift: {result.status}")
 
     def read(self, stack: Stack, result: StackResult) -> None:
         """Outputs and every resource id/ARN in the stack's state, changing nothing (``terraform show``)."""
@@ -138,6 +167,18 @@ class StackJobs:
             finally:
                 self.workspace.cleanup(stack)
         return failures
+
+    def _gate(self, stack: Stack, result: StackResult, plan_file: Path) -> bool:
+        """The gate's verdict on the saved plan into ``result.gate``; True when it blocks the apply."""
+        if self.gate is None or self.gate.mode == "off":
+            return False
+        verdict = self.gate.evaluate(stack.name, self.workspace.show_plan(stack, result, plan_file))
+        result.gate = verdict
+        for severity, level in (("deny", "ERR"), ("warn", "WARN"), ("waived", "WARN")):
+            for finding in verdict[severity]:
+                message = f"[{finding['rule']}] {finding['address']}: {finding['reason']}"
+                self.on_event(stack.name, level, f"plan gate {severity}: {message}")
+        return self.gate.blocks(verdict)
 
     def _variables(self, stack: Stack, result: StackResult, assume_examples: bool) -> Path:
         upstream = self.outputs.upstream(stack, assume_examples, result.assumed_inputs)

@@ -40,7 +40,7 @@ from ansible_collections.org.platform.plugins.module_utils.terraform_engine impo
 SIMULATED_MARKER = "# SIMULATED"
 ID_ATTRIBUTES = ("id", "arn")
 # Files the runner leaves nowhere once a stack is done: plans carry variable values and a state snapshot.
-TRANSIENT_FILES = ("plan.tfplan", "inputs.tfvars.json")
+TRANSIENT_FILES = ("plan.tfplan", "refresh.tfplan", "inputs.tfvars.json")
 # Terraform 1.15's S3 backend, both locks configured (internal/backend/remote-state/s3/client.go, Unlock): the
 # one half that failed, because it did not exist, while the other half (ID checked) was released.
 BOTH_FAILED = "failed to unlock both S3 and DynamoDB"
@@ -141,7 +141,8 @@ class StackWorkspace:
         self.work_root = work_root
         self.lock_timeout = lock_timeout
         self.diff = diff
-        self._plan_documents: dict[str, dict[str, Any]] = {}  # the saved plan's show -json, while it exists
+        # The saved plans' show -json per (stack, plan file), while the plan exists.
+        self._plan_documents: dict[tuple[str, str], dict[str, Any]] = {}
         self._lock = threading.Lock()
 
     # ----------------------------------------------------------------------------------- directories
@@ -170,7 +171,8 @@ class StackWorkspace:
             with contextlib.suppress(FileNotFoundError):
                 (directory / leftover).unlink()
         with self._lock:
-            self._plan_documents.pop(stack.name, None)
+            for key in [key for key in self._plan_documents if key[0] == stack.name]:
+                del self._plan_documents[key]
         make_private(directory)
 
     def write_variables(self, stack: Stack, values: Mapping[str, Any]) -> Path:
@@ -204,10 +206,15 @@ class StackWorkspace:
         write_private(stamp, fingerprint)
         result.initialised = True
 
-    def plan(self, stack: Stack, result: StackResult, var_file: Path, destroy: bool) -> tuple[bool, Path]:
+    def plan(
+        self, stack: Stack, result: StackResult, var_file: Path, destroy: bool, refresh_only: bool = False
+    ) -> tuple[bool, Path]:
         """``plan -detailed-exitcode -out``; fills the result's counts, resources and output changes (and, in
-        diff mode, the resource changes of the saved plan). True when the plan has changes."""
-        plan_file = self.directory(stack) / "plan.tfplan"
+        diff mode, the resource changes of the saved plan). True when the plan has changes.
+
+        ``refresh_only`` (drift) saves ``refresh.tfplan`` and leaves the result's counts alone; the exit code
+        then says little (an output-only change exits 2), so the caller reads the plan's JSON."""
+        plan_file = self.directory(stack) / ("refresh.tfplan" if refresh_only else "plan.tfplan")
         args = [
             "-input=false",
             "-json",
@@ -218,10 +225,15 @@ class StackWorkspace:
         ]
         if destroy:
             args.append("-destroy")
-        run = self.terraform(stack, result, "plan", args, action="plan-destroy" if destroy else "plan")
+        if refresh_only:
+            args.append("-refresh-only")
+        action = "plan-refresh-only" if refresh_only else "plan-destroy" if destroy else "plan"
+        run = self.terraform(stack, result, "plan", args, action=action)
         events = parse_events(run.stdout)
         if run.rc not in (0, 2):
             self.raise_failure(stack, run, events)
+        if refresh_only:
+            return run.rc == 2, plan_file
         summary = summarize_plan(events)
         result.counts = summary.counts
         result.resources = {a: addrs for a, addrs in summary.changes.items() if a != "noop"}
@@ -232,8 +244,9 @@ class StackWorkspace:
 
     def show_plan(self, stack: Stack, result: StackResult, plan_file: Path) -> dict[str, Any]:
         """The saved plan as JSON (``show -json``), read once per plan; never logged (it carries values)."""
+        key = (stack.name, plan_file.name)
         with self._lock:
-            cached = self._plan_documents.get(stack.name)
+            cached = self._plan_documents.get(key)
         if cached is not None:
             return cached
         run = self.terraform(stack, result, "show", ["-json", str(plan_file)], action="show", log_stdout=False)
@@ -241,7 +254,7 @@ class StackWorkspace:
             raise TerraformError(f"show failed: {last_error(run.stdout + run.stderr)}", run.log_file)
         document = _json(run, "show -json")
         with self._lock:
-            self._plan_documents[stack.name] = document
+            self._plan_documents[key] = document
         return document
 
     def apply_plan(self, stack: Stack, result: StackResult, plan_file: Path) -> dict[str, Any] | None:
