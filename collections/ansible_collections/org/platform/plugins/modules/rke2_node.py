@@ -28,6 +28,7 @@ author: Platform team (@org-platform)
 attributes:
   check_mode:
     support: partial
+    details: Runs the preflight and the read-only S3/SSM calls, reports the C(actions) it would take, and changes nothing.
     description: Reports what it would do (C(actions)) and changes nothing; the token file and C(config.yaml) are not compared in check mode.
   diff_mode:
     support: none
@@ -323,7 +324,7 @@ def main():
             "artifact_prefix": {"type": "str", "required": True},
             "image_archives": {"type": "list", "elements": "str", "default": []},
             "artifact_dir": {"type": "path", "default": "/var/lib/rancher/rke2-artifacts"},
-            "token_parameter": {"type": "str", "required": True},
+            "token_parameter": {"type": "str", "required": True, "no_log": False},  # a name, not the token
             "token_file": {"type": "path", "default": "/etc/rancher/rke2/token"},
             "config": {"type": "str", "required": True},
             "config_path": {"type": "path", "default": "/etc/rancher/rke2/config.yaml"},

@@ -23,6 +23,7 @@ author: Platform team (@org-platform)
 attributes:
   check_mode:
     support: partial
+    details: Returns at once without waiting (nothing to change either way).
     description: Does not wait in check mode.
   diff_mode:
     support: none
