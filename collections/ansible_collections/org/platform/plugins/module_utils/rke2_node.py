@@ -18,7 +18,8 @@ import json
 import os
 import urllib.error
 import urllib.parse
-import urllib.request
+
+from ansible.module_utils.urls import open_url
 
 IMDS_DEFAULT = "http://169.254.169.254/"
 TIMEOUT_S = 20
@@ -29,9 +30,11 @@ class NodeAwsError(Exception):
     """An AWS call from the node failed; the message names the call and never carries a secret."""
 
 
-def _open(request: urllib.request.Request, what: str, timeout: float = TIMEOUT_S):
+def _open(request: tuple, what: str, timeout: float = TIMEOUT_S):
+    """Send (method, url, body, headers); no proxy (the VPC endpoints are reached directly)."""
+    method, url, body, headers = request
     try:
-        return urllib.request.urlopen(request, timeout=timeout)  # noqa: S310 - endpoints from the module's options
+        return open_url(url, data=body, headers=headers, method=method, timeout=timeout, use_proxy=False)
     except urllib.error.HTTPError as exc:
         body = exc.read()[:300].decode(errors="replace")
         raise NodeAwsError(f"{what}: HTTP {exc.code} {exc.reason} {body}".strip()) from None
@@ -42,16 +45,14 @@ def _open(request: urllib.request.Request, what: str, timeout: float = TIMEOUT_S
 def instance_credentials(imds_endpoint: str) -> dict:
     """AccessKeyId, SecretAccessKey and Token of the instance profile, through IMDSv2."""
     base = (imds_endpoint or IMDS_DEFAULT).rstrip("/") + "/latest/"
-    ttl = {"X-aws-ec2-metadata-token-ttl-seconds": "300"}
-    put = urllib.request.Request(base + "api/token", method="PUT", headers=ttl)  # noqa: S310 - http(s) endpoint
+    put = ("PUT", base + "api/token", None, {"X-aws-ec2-metadata-token-ttl-seconds": "300"})
     with _open(put, "instance metadata token") as answer:
         token = answer.read().decode()
     headers = {"X-aws-ec2-metadata-token": token}
     path = base + "meta-data/iam/security-credentials/"
-    with _open(urllib.request.Request(path, headers=headers), "instance profile name") as answer:  # noqa: S310
+    with _open(("GET", path, None, headers), "instance profile name") as answer:
         role = answer.read().decode().strip().splitlines()[0]
-    request = urllib.request.Request(path + role, headers=headers)  # noqa: S310 - http(s) endpoint
-    with _open(request, "instance profile credentials") as answer:
+    with _open(("GET", path + role, None, headers), "instance profile credentials") as answer:
         creds = json.loads(answer.read().decode())
     return {k: creds[k] for k in ("AccessKeyId", "SecretAccessKey", "Token")}
 
@@ -61,7 +62,7 @@ def _hmac(key: bytes, msg: str) -> bytes:
 
 
 def signed(method: str, url: str, service: str, region: str, creds: dict, body: bytes = b"", headers=None):
-    """A SigV4-signed urllib request (payload hashed; query string already canonical)."""
+    """A SigV4-signed (method, url, body, headers) (payload hashed; query string already canonical)."""
     parsed = urllib.parse.urlsplit(url)
     now = datetime.datetime.now(datetime.timezone.utc)  # noqa: UP017 - nodes may run Python 3.9
     amz_date, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
@@ -85,7 +86,7 @@ def signed(method: str, url: str, service: str, region: str, creds: dict, body: 
     all_headers["authorization"] = (
         f"AWS4-HMAC-SHA256 Credential={creds['AccessKeyId']}/{scope}, SignedHeaders={names}, Signature={signature}"
     )
-    return urllib.request.Request(url, data=body or None, headers=all_headers, method=method)  # noqa: S310
+    return method, url, body or None, all_headers
 
 
 def s3_url(endpoint: str, region: str, bucket: str, key: str) -> str:

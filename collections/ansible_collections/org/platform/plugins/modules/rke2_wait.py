@@ -90,9 +90,9 @@ import subprocess
 import tempfile
 import time
 import urllib.error
-import urllib.request
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.urls import open_url
 
 REFUSED = ("401 Unauthorized", "token is not valid", "different token", "token CA hash does not match")
 
@@ -101,9 +101,10 @@ def _run(argv):
     return subprocess.run(argv, capture_output=True, text=True, check=False, timeout=30)
 
 
-def _get(url: str, context: ssl.SSLContext) -> tuple[int, str]:
+def _get(url: str, tls: dict) -> tuple[int, str]:
+    """GET over verified TLS (tls: open_url's ca_path and, for the API, client_cert/client_key)."""
     try:
-        with urllib.request.urlopen(url, timeout=5, context=context) as answer:  # noqa: S310 - local https
+        with open_url(url, timeout=5, use_proxy=False, **tls) as answer:
             return answer.status, answer.read().decode()
     except urllib.error.HTTPError as exc:
         return exc.code, ""
@@ -111,8 +112,8 @@ def _get(url: str, context: ssl.SSLContext) -> tuple[int, str]:
         return 0, str(getattr(exc, "reason", exc))
 
 
-def _kubeconfig_context(path: str, workdir: str) -> ssl.SSLContext | None:
-    """An SSL context with the kubeconfig's CA and admin client certificate (inline *-data fields)."""
+def _kubeconfig_tls(path: str, workdir: str) -> dict | None:
+    """The kubeconfig's CA and admin client certificate (inline *-data fields) as 0600 files in workdir."""
     try:
         with open(path, encoding="utf-8") as handle:
             text = handle.read()
@@ -128,13 +129,15 @@ def _kubeconfig_context(path: str, workdir: str) -> ssl.SSLContext | None:
         files[key] = os.path.join(workdir, key)
         with open(os.open(files[key], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
             out.write(base64.b64decode(value))
-    context = ssl.create_default_context(cafile=files["certificate-authority-data"])
-    context.load_cert_chain(files["client-certificate-data"], files["client-key-data"])
-    return context
+    return {
+        "ca_path": files["certificate-authority-data"],
+        "client_cert": files["client-certificate-data"],
+        "client_key": files["client-key-data"],
+    }
 
 
-def _ready_nodes(context: ssl.SSLContext) -> set[str]:
-    status, body = _get("https://127.0.0.1:6443/api/v1/nodes", context)
+def _ready_nodes(tls: dict) -> set[str]:
+    status, body = _get("https://127.0.0.1:6443/api/v1/nodes", tls)
     if status != 200:
         return set()
     ready = set()
@@ -191,14 +194,10 @@ def main():
                 module.exit_json(changed=False, ready=[name], waited_s=round(time.monotonic() - started, 1))
             else:
                 ca = os.path.join(p["data_dir"], "server/tls/server-ca.crt")
-                ping = (
-                    _get("https://127.0.0.1:9345/ping", ssl.create_default_context(cafile=ca))
-                    if os.path.exists(ca)
-                    else (0, "")
-                )
-                context = _kubeconfig_context(p["kubeconfig"], workdir)
+                ping = _get("https://127.0.0.1:9345/ping", {"ca_path": ca}) if os.path.exists(ca) else (0, "")
+                tls = _kubeconfig_tls(p["kubeconfig"], workdir)
                 wanted = set(p["nodes"] or [name])
-                ready = _ready_nodes(context) if ping == (200, "pong") and context else set()
+                ready = _ready_nodes(tls) if ping == (200, "pong") and tls else set()
                 if wanted <= ready:
                     module.exit_json(changed=False, ready=sorted(wanted), waited_s=round(time.monotonic() - started, 1))
                 waiting = (
