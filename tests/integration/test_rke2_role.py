@@ -1,0 +1,214 @@
+# Copyright: (c) 2026, Platform team (@org-platform)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Role org.platform.rke2 (playbooks/rke2.yml) on a small booted fleet: one server, one agent, over SSM.
+
+The nodes pull the sandbox's release-shaped artifacts (sandbox/rke2, SIMULATED stand-in) from the emulator's
+artifact bucket through the VPC endpoint with their instance credentials, read the token from SSM themselves,
+and run the real units. One test, in order: an agent with a wrong token is refused (the play fails naming
+it), the right one joins, kubectl lists 2 Ready nodes, a rerun changes nothing in at most 3 node tasks per
+node, and the generated token is in no log, result, config.yaml or transfer object. Needs root,
+systemd-nspawn, debootstrap and kubectl (Debian's kubernetes-client, or ORG_PLATFORM_KUBECTL).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import test_sandbox_nodes as nodes
+
+from sandbox.nodes import net
+from sandbox.rke2 import build
+from sandbox.services import REPO_ROOT, Sandbox
+
+pytestmark = pytest.mark.integration
+
+VERSION = "v1.33.5+rke2r1"
+VPC_CIDR = "10.63.0.0/16"
+ENDPOINT = net.endpoint_address(VPC_CIDR)
+ARTIFACTS = "sandbox-rke2-artifacts"
+TOKEN_PARAMETER = "/sandbox/rke2/token"
+WRONG_PARAMETER = "/sandbox/rke2/not-the-token"
+
+
+def _kubectl() -> str | None:
+    return os.environ.get("ORG_PLATFORM_KUBECTL") or shutil.which("kubectl")
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory):
+    reason = nodes._why_not() or (None if _kubectl() else "kubectl is not installed (Debian kubernetes-client)")
+    if reason:
+        pytest.skip(reason)
+    state_dir = tmp_path_factory.mktemp("rke2-role-sandbox")
+    saved = {k: os.environ.get(k) for k in [*nodes.DUMMY, "AWS_ENDPOINT_URL"]}
+    os.environ.update(nodes.DUMMY)
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    sandbox = Sandbox(state_dir, nodes=True)
+    try:
+        url = sandbox.up()["endpoints"]["aws"]["endpoint_url"]
+        c = nodes._clients(url)
+        vpc = c["ec2"].create_vpc(CidrBlock=VPC_CIDR)["Vpc"]["VpcId"]
+        subnet = c["ec2"].create_subnet(VpcId=vpc, CidrBlock="10.63.10.0/24")["Subnet"]["SubnetId"]
+        c["iam"].create_role(RoleName="sandbox-node", AssumeRolePolicyDocument="{}")
+        c["iam"].create_instance_profile(InstanceProfileName="sandbox-node")
+        c["iam"].add_role_to_instance_profile(InstanceProfileName="sandbox-node", RoleName="sandbox-node")
+        golden = [{"ResourceType": "image", "Tags": [{"Key": "Role", "Value": "golden"}]}]
+        ami = c["ec2"].register_image(Name="golden-sandbox", TagSpecifications=golden)["ImageId"]
+        c["s3"].create_bucket(Bucket=nodes.BUCKET)
+        c["s3"].create_bucket(Bucket=ARTIFACTS)
+        release = state_dir / "release"
+        build.build(VERSION, "amd64", release)
+        build.upload(release, ARTIFACTS, url, client=c["s3"])
+        print("\nSIMULATED: the RKE2 release is the sandbox stand-in (sandbox/rke2/README.md)")
+        fleet = {"state_dir": state_dir, "url": url, "c": c, "subnet": subnet, "ami": ami}
+        fleet["ids"], online = nodes.launch(fleet, 2)
+        print(f"boot-to-Online per node (s): {online}")
+        listing = c["ec2"].describe_instances(InstanceIds=fleet["ids"])["Reservations"]
+        fleet["ips"] = {i["InstanceId"]: i["PrivateIpAddress"] for r in listing for i in r["Instances"]}
+        yield fleet
+    finally:
+        sandbox.down(purge=False)
+        left = nodes.no_leftovers(state_dir)
+        shutil.rmtree(state_dir, ignore_errors=True)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        assert left == {"machines": [], "mounts": [], "netns": [], "links": []}, left
+
+
+def _inventory(fleet, tmp_path, agent_vars: dict) -> Path:
+    server, agent = fleet["ids"]
+    hostvars = {
+        server: {"private_ip_address": fleet["ips"][server]},
+        agent: {"private_ip_address": fleet["ips"][agent], **agent_vars},
+    }
+    inventory = {
+        "all": {
+            "vars": {
+                "ansible_connection": "amazon.aws.aws_ssm",
+                "ansible_aws_ssm_plugin": str(REPO_ROOT / "sandbox/bin/session-manager-plugin"),
+                "ansible_aws_ssm_bucket_name": nodes.BUCKET,
+                "ansible_aws_ssm_bucket_endpoint_url": f"http://{ENDPOINT}",
+                "ansible_aws_ssm_s3_addressing_style": "path",
+                "ansible_aws_ssm_region": "us-east-1",
+                "ansible_aws_ssm_timeout": 120,
+                "ansible_remote_tmp": "/var/tmp/ansible-$USER",
+                "ansible_python_interpreter": "/usr/bin/python3",
+                "rke2_version": VERSION,
+                "rke2_artifact_bucket": ARTIFACTS,
+                "rke2_token_parameter": TOKEN_PARAMETER,
+                "rke2_region": "us-east-1",
+                "rke2_aws_endpoint_url": fleet["url"],
+                # Sandbox: the nodes' S3/SSM/IMDS are the VPC endpoint's (sudo drops the login environment).
+                "rke2_node_aws_endpoint_url": f"http://{ENDPOINT}",
+                "rke2_node_imds_endpoint": f"http://{ENDPOINT}:8775/",
+                "rke2_default_route": "blackhole",  # the sandbox VPC has no route out, as in the airgap docs
+                "rke2_node_labels": ["org.platform/cluster=sandbox"],
+            },
+            "children": {
+                "rke2_servers": {"hosts": {server: hostvars[server]}},
+                "rke2_agents": {"hosts": {agent: hostvars[agent]}},
+            },
+        }
+    }
+    path = tmp_path / "rke2-inventory.json"
+    path.write_text(json.dumps(inventory))
+    return path
+
+
+def _play(fleet, tmp_path, agent_vars=None):
+    inventory = _inventory(fleet, tmp_path, agent_vars or {})
+    argv = [str(nodes.VENV_BIN / "ansible-playbook"), "-i", str(inventory), "playbooks/rke2.yml"]
+    before = {i: c["started"] for i, c in nodes._session_counters(fleet).items()}
+    started = time.monotonic()
+    run = subprocess.run(
+        argv, capture_output=True, text=True, env=nodes._ansible_env(fleet), cwd=REPO_ROOT, timeout=900, check=False
+    )
+    seconds = time.monotonic() - started
+    after = {i: c["started"] for i, c in nodes._session_counters(fleet).items()}
+    sessions = {i: after.get(i, 0) - before.get(i, 0) for i in fleet["ids"]}
+    return run, run.stdout + run.stderr, seconds, sessions
+
+
+def _recap(out: str, host: str) -> str:
+    return next(line for line in out.splitlines() if line.startswith(host) and "ok=" in line)
+
+
+def _kubectl_in_vpc(fleet, kubeconfig: Path, *argv: str) -> subprocess.CompletedProcess:
+    vpcs = json.loads((fleet["state_dir"] / "nodes" / "vpcs.json").read_text())
+    netns = next(iter(vpcs.values()))["netns"]  # the VPC's router namespace, like a controller in the VPC
+    command = ["ip", "netns", "exec", netns, _kubectl(), "--kubeconfig", str(kubeconfig), *argv]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_install_refuse_a_wrong_token_join_ready_and_rerun_changes_nothing(fleet, tmp_path):
+    c, state_dir = fleet["c"], fleet["state_dir"]
+    server, agent = fleet["ids"]
+    c["ssm"].put_parameter(Name=WRONG_PARAMETER, Value="not-the-cluster-token", Type="SecureString")
+
+    # 1. Fresh install; the agent reads a wrong token: the server is up, the agent refused, the play fails.
+    run, out, seconds, sessions = _play(fleet, tmp_path, {"rke2_token_parameter": WRONG_PARAMETER})
+    print(f"fresh install, agent with a wrong token: {seconds:.1f} s, node tasks (sessions) {sessions}")
+    assert run.returncode != 0, out
+    assert "the server refused this node's token" in out, out
+    assert f"fatal: [{agent}]" in out, out
+    assert "failed=0" in _recap(out, server), out
+    assert "failed=1" in _recap(out, agent), out
+    token = c["ssm"].get_parameter(Name=TOKEN_PARAMETER, WithDecryption=True)["Parameter"]
+    assert token["Type"] == "SecureString"
+    secret = token["Value"]
+    assert len(secret) == 48
+
+    # 2. The right token: the agent's token file changes, it restarts and joins; both nodes Ready.
+    run, out, seconds, sessions = _play(fleet, tmp_path)
+    print(f"run with the right token: {seconds:.1f} s, node tasks (sessions) {sessions}")
+    assert run.returncode == 0, out
+    assert "changed=0" in _recap(out, server), out
+    assert "changed=1" in _recap(out, agent), out
+    assert c["ssm"].get_parameter(Name=TOKEN_PARAMETER, WithDecryption=True)["Parameter"]["Value"] == secret
+
+    kubeconfig = tmp_path / "kubeconfig"
+    text = nodes.node_exec(state_dir, server, "cat", "/etc/rancher/rke2/rke2.yaml").stdout
+    kubeconfig.touch(mode=0o600)
+    kubeconfig.write_text(text.replace("https://127.0.0.1:6443", f"https://{fleet['ips'][server]}:6443"))
+    listing = _kubectl_in_vpc(fleet, kubeconfig, "get", "nodes", "--show-labels")
+    rows = [line.split() for line in listing.stdout.splitlines()[1:]]
+    print(listing.stdout)
+    assert listing.returncode == 0, listing.stderr
+    assert len(rows) == 2, listing.stdout
+    assert all(row[1] == "Ready" for row in rows), listing.stdout
+    assert all("org.platform/cluster=sandbox" in row[-1] for row in rows), listing.stdout
+    taints = json.loads(_kubectl_in_vpc(fleet, kubeconfig, "get", "nodes", "-o", "json").stdout)
+    server_node = next(n for n in taints["items"] if "node-role.kubernetes.io/control-plane" in n["metadata"]["labels"])
+    assert {"key": "CriticalAddonsOnly", "value": "true", "effect": "NoExecute"} in server_node["spec"]["taints"]
+
+    # 3. A rerun changes nothing, in at most 3 node tasks (SSM sessions) per node.
+    run, out, seconds, sessions = _play(fleet, tmp_path)
+    print(f"no-change rerun: {seconds:.1f} s, node tasks (sessions) {sessions}")
+    assert run.returncode == 0, out
+    for host in (server, agent):
+        assert "changed=0" in _recap(out, host), out
+        assert "failed=0" in _recap(out, host), out
+        assert 1 <= sessions[host] <= 3, sessions
+
+    # 4. The token: 0600 token file, never in config.yaml, the output, logs/ or the transfer bucket.
+    for host in (server, agent):
+        mode = nodes.node_exec(state_dir, host, "stat", "-c", "%a %U", "/etc/rancher/rke2/token").stdout.split()
+        assert mode == ["600", "root"]
+        config = nodes.node_exec(state_dir, host, "cat", "/etc/rancher/rke2/config.yaml").stdout
+        assert "token-file: /etc/rancher/rke2/token" in config
+        assert secret not in config
+    assert secret not in out
+    leaked = [
+        str(path) for path in (REPO_ROOT / "logs").rglob("*") if path.is_file() and secret.encode() in path.read_bytes()
+    ]
+    assert leaked == []
+    assert c["s3"].list_objects_v2(Bucket=nodes.BUCKET).get("KeyCount", 0) == 0
