@@ -111,7 +111,9 @@ options:
         type: dict
         default: {}
   stacks_root:
-    description: Directory holding one directory per stack (C(terraform/stacks), or C(terraform/sandbox) for the twins).
+    description:
+      - Directory holding one directory per stack (C(terraform/stacks), or C(terraform/sandbox) for the twins).
+      - Required with O(graph_file).
     type: path
   common_variables:
     description: Values given to every stack that declares the variable (e.g. environment, aws_region, tags).
@@ -590,6 +592,7 @@ diff:
       sample: "# stack 10-security (plan)\n~ aws_security_group.nodes  (update)\n    ~ description: \"nodes\" -> \"RKE2 nodes\"\n"
 """
 
+import re
 from pathlib import Path
 
 from ansible.module_utils.basic import AnsibleModule
@@ -673,8 +676,6 @@ def argument_spec():
 
 
 def build_runner(module):
-    import re
-
     params = module.params
     problem = environment_name_problem(params["environment"])
     if problem:
@@ -686,8 +687,6 @@ def build_runner(module):
     if not isinstance(params["variables"], dict) or not all(isinstance(v, dict) for v in params["variables"].values()):
         raise StackRunnerError("variables must map each stack name to a mapping of variable values")
     if params["graph_file"]:
-        if not params["stacks_root"]:
-            raise StackRunnerError("stacks_root is required with graph_file")
         contract = load_contract(params["graph_file"], "graph_file")
         graph = graph_from_contract(contract, params["stacks_root"])
     else:
@@ -745,6 +744,7 @@ def main():
         argument_spec=argument_spec(),
         mutually_exclusive=[("graph_file", "stacks")],
         required_one_of=[("graph_file", "stacks")],
+        required_by={"graph_file": ["stacks_root"]},
         supports_check_mode=True,
     )
     state = module.params["state"]
