@@ -19,7 +19,8 @@ description:
   - "Level C(milestones) (the default) writes what an operator reads: each play's start and end; for
     C(org.platform.terraform_stacks) one line per stack (action, result, counts, duration, its C(logs/terraform)
     file); for C(org.platform.cluster_cleanup) the phases with their seconds, the counts and the audit file; the
-    C(org.platform.golden_ami) decision; the C(org.platform.shared_rds_services) services; every
+    C(org.platform.golden_ami) decision; the C(org.platform.shared_rds_services) services; each RKE2 rollout
+    step (C(org.platform.rke2_node) actions per node, C(org.platform.rke2_wait) readiness); every
     C(ansible.builtin.assert) as a guard decision (passed or refused); then a recap per host, the outcome and
     the duration. Level C(tasks) adds one line per task result:
     C(<timestamp> <LEVEL> <host> <role : task> [stack=...] <short message>)."
@@ -306,6 +307,26 @@ def milestone_lines(action: str, status: str, result: Mapping[str, Any]) -> list
             for svc in services
         )
         lines.append(("ERR" if status == "failed" else "OK", "", f"RDS services: {listed or 'none'}"))
+    elif short == "rke2_node" and action.startswith(("org.platform.", "rke2_node")):
+        actions = ",".join(result.get("actions") or []) or "none"
+        lines.append(
+            (
+                "ERR" if status == "failed" else "OK",
+                "",
+                f"RKE2 node {result.get('node_name') or '-'} ({result.get('unit') or '-'}): actions={actions} "
+                f"version={result.get('installed_version') or '-'}"
+                + (f" error={_clip(result.get('msg', ''), 160)}" if status == "failed" else ""),
+            )
+        )
+    elif short == "rke2_wait" and action.startswith(("org.platform.", "rke2_wait")):
+        lines.append(
+            (
+                "ERR" if status == "failed" else "OK",
+                "",
+                f"RKE2 ready={result.get('ready')} waited={float(result.get('waited_s') or 0):.1f}s"
+                + (f" error={_clip(result.get('msg', ''), 160)}" if status == "failed" else ""),
+            )
+        )
     elif action in ("ansible.builtin.assert", "assert", "ansible.legacy.assert"):
         if status == "failed":
             lines.append(("ERR", "", f"guard refused: {_clip(result.get('msg') or 'assertion failed', 240)}"))

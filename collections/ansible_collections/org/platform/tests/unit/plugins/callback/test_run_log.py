@@ -138,6 +138,23 @@ STACKS_RESULT = {
             {"msg": "Rerun with -e confirm_destroy=dev"},
             [("ERR", "", "guard refused: Rerun with -e confirm_destroy=dev")],
         ),
+        (
+            "org.platform.rke2_node",
+            "changed",
+            {
+                "node_name": "ip-10-61-10-4",
+                "unit": "rke2-server.service",
+                "actions": ["install", "start"],
+                "installed_version": "v1.33.1+rke2r1",
+            },
+            [("OK", "", "RKE2 node ip-10-61-10-4 (rke2-server.service): actions=install,start version=v1.33.1+rke2r1")],
+        ),
+        (
+            "org.platform.rke2_wait",
+            "failed",
+            {"ready": False, "waited_s": 30.0, "msg": "node ip-10-61-10-5 not Ready"},
+            [("ERR", "", "RKE2 ready=False waited=30.0s error=node ip-10-61-10-5 not Ready")],
+        ),
         ("org.platform.terraform_stacks", "ok", {"censored": "hidden"}, []),
         ("ansible.builtin.debug", "ok", {"msg": "x"}, []),
         ("someone.else.terraform_stacks", "ok", STACKS_RESULT, []),
