@@ -194,7 +194,10 @@ def _sandbox_endpoint(url: str) -> None:
 def upload(
     directory: Path, bucket: str, endpoint_url: str, prefix: str | None = None, region: str = "us-east-1", client=None
 ) -> list[str]:
-    """Put every file of ``directory`` under ``<prefix>/`` (default ``rke2/<version>``) in the emulator's bucket."""
+    """Put every file of ``directory`` under ``<prefix>/`` (default ``rke2/<version>``) in the emulator's bucket.
+
+    Returns the keys it wrote; an object already stored with the same bytes is left alone.
+    """
     _sandbox_endpoint(endpoint_url)
     directory = Path(directory)
     names = sorted(p.name for p in directory.iterdir() if p.is_file())
@@ -213,6 +216,21 @@ def upload(
     keys = []
     for name in names:
         key = f"{prefix.strip('/')}/{name}"
-        client.put_object(Bucket=bucket, Key=key, Body=(directory / name).read_bytes())
+        body = (directory / name).read_bytes()
+        if _stored_md5(client, bucket, key) == hashlib.md5(body).hexdigest():  # noqa: S324 - S3's ETag, not security
+            continue  # already there, byte for byte: a rerun uploads (and reports) nothing
+        client.put_object(Bucket=bucket, Key=key, Body=body)
         keys.append(key)
     return keys
+
+
+def _stored_md5(client, bucket: str, key: str) -> str | None:
+    """The ETag of a single-part, unencrypted object is its MD5; None when the object is missing."""
+    from botocore.exceptions import ClientError
+
+    try:
+        return client.head_object(Bucket=bucket, Key=key)["ETag"].strip('"')
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise

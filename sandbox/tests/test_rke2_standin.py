@@ -145,8 +145,14 @@ def test_upload_puts_every_file_under_the_version_prefix(release):
         keys = build.upload(release, "org-sandbox-artifacts", "http://127.0.0.1:1", client=s3)
         listed = {o["Key"] for o in s3.list_objects_v2(Bucket="org-sandbox-artifacts")["Contents"]}
         body = s3.get_object(Bucket="org-sandbox-artifacts", Key=f"rke2/{VERSION}/sha256sum-amd64.txt")["Body"].read()
+        # A rerun writes nothing (the seed's upload task reports changed only for what it wrote).
+        again = build.upload(release, "org-sandbox-artifacts", "http://127.0.0.1:1", client=s3)
+        s3.put_object(Bucket="org-sandbox-artifacts", Key=f"rke2/{VERSION}/sha256sum-amd64.txt", Body=b"stale")
+        repaired = build.upload(release, "org-sandbox-artifacts", "http://127.0.0.1:1", client=s3)
     assert listed == set(keys) == {f"rke2/{VERSION}/{n}" for n in RELEASE_NAMES}
     assert body == (release / "sha256sum-amd64.txt").read_bytes()
+    assert again == []
+    assert repaired == [f"rke2/{VERSION}/sha256sum-amd64.txt"]
 
 
 @pytest.mark.parametrize("url", ["https://s3.amazonaws.com", "http://8.8.8.8:80"])
