@@ -47,8 +47,10 @@ def _bundled_collections() -> Path:
     """The directory that holds the `ansible` package's ansible_collections/ (amazon.aws, community.*)."""
     import ansible_collections
 
+    ours = (REPO_ROOT / "collections").resolve()
     for entry in map(Path, ansible_collections.__path__):
-        if (entry / "amazon" / "aws" / "MANIFEST.json").is_file() and REPO_ROOT not in entry.resolve().parents:
+        # Not the repository's own collections/ (a virtualenv may well live inside the checkout, as in CI).
+        if (entry / "amazon" / "aws" / "MANIFEST.json").is_file() and ours not in entry.resolve().parents:
             return entry.parent
     raise AssertionError(f"no installed amazon.aws in {list(ansible_collections.__path__)}")
 
