@@ -277,5 +277,9 @@ def test_force_unlock_releases_exactly_that_lock(playbook, tmp_path, state_bucke
     assert released.get("failed") is not True, released["msg"]
     assert released["changed"] is True
     assert "Info" not in dynamodb.get_item(TableName="terraform-state-lock", Key={"LockID": {"S": key}}).get("Item", {})
+    unlock_logs = sorted((tmp_path / "logs").rglob("*force-unlock*.log"))
+    assert len(unlock_logs) == 2, unlock_logs
+    coloured = [log.name for log in (tmp_path / "logs").rglob("*.log") if b"\x1b[" in log.read_bytes()]
+    assert not coloured, f"ANSI colour codes in the Terraform logs: {coloured}"
     _, again = run_module(playbook, tmp_path, state_bucket, args)
     assert again["changed"] is False, "the stacks are untouched by the unlock"

@@ -298,7 +298,7 @@ class StackWorkspace:
         other half as missing: that one case counts as released.
         """
         self.init(stack, result)
-        run = self.terraform(stack, result, "force-unlock", ["-force", lock_id], action="force-unlock")
+        run = self.terraform(stack, result, "force-unlock", ["-force", "-no-color", lock_id], action="force-unlock")
         if run.rc == 0:
             return "released"
         text = run.stdout + run.stderr
