@@ -112,7 +112,7 @@ SANDBOX_STATE_DIR = $(abspath $(or $(ORG_PLATFORM_SANDBOX_DIR),.sandbox))
 sandbox: sandbox-deps
 	@started=$$(date +%s); export ORG_PLATFORM_SANDBOX_DIR=$(SANDBOX_STATE_DIR); \
 	trap 'test -f "$$ORG_PLATFORM_SANDBOX_DIR/nodes/sessions.log" && echo "SIMULATED: $$(grep -c "^SIMULATED: " "$$ORG_PLATFORM_SANDBOX_DIR/nodes/sessions.log") aws_ssm sessions went through the session-manager-plugin stand-in (sandbox/bin/session-manager-plugin)"; \
-	  $(PY) -m sandbox down --purge; rm -rf .work/sandbox; echo "make sandbox: $$(( $$(date +%s) - started )) s"' EXIT; \
+	  $(PY) -m sandbox down --purge; echo "make sandbox: $$(( $$(date +%s) - started )) s"' EXIT; \
 	$(PY) -m sandbox up --nodes && \
 	aws_url=$$($(PY) -c 'import json, sys; print(json.load(sys.stdin)["aws"]["endpoint_url"])' < "$$ORG_PLATFORM_SANDBOX_DIR/endpoints.json") && \
 	export AWS_ENDPOINT_URL_SSM=$$aws_url AWS_ENDPOINT_URL_S3=$$aws_url AWS_CONFIG_FILE=/dev/null \
@@ -161,8 +161,12 @@ lock:
 	done
 
 # Quick start 2: every check and test (sanity: tools/sanity.py, offline but for PyPI; see docs/DEVELOPING.md).
+# The tests run on TEST_WORKERS pytest-xdist workers (each with its own sandbox services, ports and state dir),
+# a whole module per worker at a time, heaviest modules first (their slow(seconds=N) marks); TEST_WORKERS=0
+# runs them in this process.
+TEST_WORKERS ?= 3
 test: deps lint sanity checkov-deps
-	$(SANDBOX_ENV) $(BIN)/pytest $(PYTEST_ARGS)
+	$(SANDBOX_ENV) $(BIN)/pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder $(PYTEST_ARGS)
 
 bench: deps
 	$(SANDBOX_ENV) $(PY) -m benchmarks.stack_runner

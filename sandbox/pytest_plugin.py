@@ -47,6 +47,26 @@ class SandboxEndpoints:
             pass
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """Heaviest modules first (longest processing time first).
+
+    `make test` spreads modules over pytest-xdist workers (``--dist loadscope --no-loadscope-reorder``), each
+    worker taking the next module in collection order when it is free; a module's weight is the ``seconds`` of
+    its ``slow`` mark (its measured running time, see docs/DEVELOPING.md). Starting the longest modules first
+    keeps one of them from starting last and running alone. The order within a module, and of unweighted
+    modules, is unchanged: a stable sort on the module's weight.
+    """
+
+    def module(item) -> str:
+        return getattr(getattr(item, "module", None), "__name__", "")
+
+    weights: dict[str, float] = {}
+    for item in items:
+        seconds = [float(mark.kwargs.get("seconds", 0)) for mark in item.iter_markers("slow")]
+        weights[module(item)] = max([weights.get(module(item), 0.0), *seconds])
+    items.sort(key=lambda item: -weights[module(item)])
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     """The repository's root directory (where site.yml, terraform/ and sandbox/ are)."""

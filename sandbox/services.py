@@ -226,6 +226,12 @@ class MariaDB(Service):
         return self.home / "mysqld.sock"
 
     @property
+    def tmpdir(self) -> Path:
+        """Private temporary files: two servers bootstrapping at once in a shared /tmp can take the same
+        temporary table names (seen with two test workers: mariadb-install-db aborted with error 1051)."""
+        return self.home / "tmp"
+
+    @property
     def password_file(self) -> Path:
         return self.home / "admin-password"
 
@@ -237,6 +243,7 @@ class MariaDB(Service):
         raise SandboxError("MariaDB is not installed (Debian package mariadb-server); run `make deps` as root")
 
     def prepare(self) -> None:
+        self.tmpdir.mkdir(parents=True, exist_ok=True)
         if (self.datadir / "mysql").is_dir():
             return
         installer = shutil.which("mariadb-install-db") or shutil.which("mysql_install_db")
@@ -251,6 +258,7 @@ class MariaDB(Service):
                 f"--user={_os_user()}",
                 "--auth-root-authentication-method=socket",
                 "--skip-test-db",
+                f"--tmpdir={self.tmpdir}",
             ],
             capture_output=True,
             text=True,
@@ -268,6 +276,7 @@ class MariaDB(Service):
             f"--port={port}",
             f"--bind-address={LOOPBACK}",
             f"--socket={self.socket_path}",
+            f"--tmpdir={self.tmpdir}",
             f"--pid-file={self.home / 'mysqld.pid'}",
             f"--user={_os_user()}",
             "--skip-name-resolve",

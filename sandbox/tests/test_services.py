@@ -46,3 +46,20 @@ def test_admin_password_logs_in(sandbox):
         cur.execute("SELECT @@character_set_server")
         assert cur.fetchone()[0] == "utf8mb4"
     conn.close()
+
+
+def test_three_mariadb_bootstraps_at_once_each_succeed(tmp_path):
+    """Three test workers start their sandboxes at the same moment: each MariaDB bootstraps its own data
+    directory with its own temporary directory (in a shared /tmp two bootstraps can take the same temporary
+    table names, and one aborts with error 1051)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sandbox.services import MariaDB
+
+    servers = [MariaDB(tmp_path / f"sb{n}") for n in range(3)]
+    with ThreadPoolExecutor(len(servers)) as pool:
+        list(pool.map(lambda server: server.prepare(), servers))
+    for server in servers:
+        assert (server.datadir / "mysql").is_dir()
+        assert server.tmpdir.is_dir()
+        assert server.tmpdir.is_relative_to(server.state_dir)

@@ -27,7 +27,7 @@ from benchmarks.cleanup import (
 )
 from sandbox.services import REPO_ROOT
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow(seconds=50)]
 
 
 @pytest.fixture
@@ -253,9 +253,12 @@ def test_playbook_runs_the_aws_path_and_says_the_graceful_phase_was_skipped(emu,
     assert "SIMULATED: graceful phase skipped: no control plane is reachable" in run.output
     assert "DependencyViolation 0" in run.output
     assert terraform_destroy_security_and_network(clients["ec2"], estate) == []
-    # (The output masks "sandbox": it is also the dummy secret key, so the file is found by its name.)
+    # (The output masks "sandbox": it is also the dummy secret key, so the file is found by its name, and by
+    # this estate's VPC id: another test worker's destroy.yml may write a cleanup_sandbox audit log meanwhile.)
     audit_files = [
-        p for p in (REPO_ROOT / "logs" / "audit").glob("*_cleanup_sandbox.log") if p.stat().st_mtime >= started
+        p
+        for p in (REPO_ROOT / "logs" / "audit").glob("*_cleanup_sandbox.log")
+        if p.stat().st_mtime >= started and estate.vpc_id in p.read_text()
     ]
     assert len(audit_files) == 1, audit_files
     audit_file = audit_files[0]

@@ -12,7 +12,7 @@ from ansible_collections.org.platform.plugins.module_utils.golden_ami import Gol
 
 from sandbox.services import REPO_ROOT
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow(seconds=70)]
 
 PLAYBOOK = "playbooks/golden_ami.yml"
 INVENTORY = "inventories/sandbox"

@@ -26,7 +26,7 @@ from sandbox.nodes import net
 from sandbox.rke2 import build
 from sandbox.services import REPO_ROOT, Sandbox
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow(seconds=40)]
 
 VERSION = "v1.33.5+rke2r1"
 VPC_CIDR = "10.63.0.0/16"

@@ -27,7 +27,7 @@ from sandbox.nodes import machine, net
 from sandbox.nodes.machine import leader_of, machine_processes
 from sandbox.services import REPO_ROOT, Sandbox
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow(seconds=60)]
 
 VENV_BIN = Path(sys.executable).parent
 BUCKET = "sandbox-ssm-transfer"
@@ -312,7 +312,7 @@ def _inventory(fleet, tmp_path) -> Path:
         "    ansible_connection: amazon.aws.aws_ssm\n"
         f"    ansible_aws_ssm_plugin: {REPO_ROOT / 'sandbox/bin/session-manager-plugin'}\n"
         f"    ansible_aws_ssm_bucket_name: {BUCKET}\n"
-        f"    ansible_aws_ssm_bucket_endpoint_url: http://{ENDPOINT}\n"
+        f"    ansible_aws_ssm_bucket_endpoint_url: http://{fleet.get('endpoint', ENDPOINT)}\n"
         "    ansible_aws_ssm_s3_addressing_style: path\n"
         "    ansible_aws_ssm_region: us-east-1\n"
         "    ansible_aws_ssm_timeout: 60\n"

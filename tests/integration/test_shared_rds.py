@@ -19,7 +19,7 @@ import pytest
 
 from sandbox.services import REPO_ROOT
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow(seconds=290)]
 
 PLAYBOOK = "sandbox/shared_rds.yml"  # the exports the sandbox stands in for, then playbooks/shared_rds.yml
 INVENTORY = "inventories/sandbox"

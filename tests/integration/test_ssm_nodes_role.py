@@ -22,9 +22,13 @@ import test_sandbox_nodes as nodes
 from sandbox.nodes import net
 from sandbox.services import REPO_ROOT, Sandbox
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow(seconds=85)]
 
 MISSING = "i-0000000000000dead"
+# Each node test module has a VPC range of its own: its endpoint address gets a host route, so two fleets
+# booted at once by two test workers must not share one (test_sandbox_nodes has 10.61, RKE2 10.62 and 10.63).
+VPC_CIDR = "10.65.0.0/16"
+ENDPOINT = net.endpoint_address(VPC_CIDR)
 PLAY = """
 - name: Wait for the nodes over SSM
   hosts: all
@@ -48,8 +52,8 @@ def fleet(tmp_path_factory):
     try:
         url = sandbox.up()["endpoints"]["aws"]["endpoint_url"]
         c = nodes._clients(url)
-        vpc = c["ec2"].create_vpc(CidrBlock=nodes.VPC_CIDR)["Vpc"]["VpcId"]
-        subnet = c["ec2"].create_subnet(VpcId=vpc, CidrBlock="10.61.10.0/24")["Subnet"]["SubnetId"]
+        vpc = c["ec2"].create_vpc(CidrBlock=VPC_CIDR)["Vpc"]["VpcId"]
+        subnet = c["ec2"].create_subnet(VpcId=vpc, CidrBlock="10.65.10.0/24")["Subnet"]["SubnetId"]
         c["iam"].create_role(RoleName="sandbox-node", AssumeRolePolicyDocument="{}")
         c["iam"].create_instance_profile(InstanceProfileName="sandbox-node")
         c["iam"].add_role_to_instance_profile(InstanceProfileName="sandbox-node", RoleName="sandbox-node")
@@ -57,7 +61,7 @@ def fleet(tmp_path_factory):
         ami = c["ec2"].register_image(Name="golden-sandbox", TagSpecifications=golden)["ImageId"]
         plain = c["ec2"].register_image(Name="plain-image")["ImageId"]
         c["s3"].create_bucket(Bucket=nodes.BUCKET)
-        fleet = {"state_dir": state_dir, "url": url, "c": c, "subnet": subnet, "ami": ami}
+        fleet = {"state_dir": state_dir, "url": url, "c": c, "subnet": subnet, "ami": ami, "endpoint": ENDPOINT}
         fleet["ids"], online = nodes.launch(fleet, 3)
         print(f"\nboot-to-Online per node (s): {online}")
         answer = c["ec2"].run_instances(

@@ -22,7 +22,7 @@ from ansible_collections.org.platform.plugins.module_utils.terraform_engine impo
 
 from sandbox.pytest_plugin import create_state_backend
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow(seconds=65)]
 
 FIXTURES = Path(__file__).parent / "fixtures" / "diamond"
 BUCKET = "org-terraform-state-123456789012"

@@ -14,7 +14,7 @@ import pytest
 from sandbox.pytest_plugin import create_state_backend
 from sandbox.services import REPO_ROOT
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow(seconds=65)]
 
 DIAMOND = Path(__file__).parent / "fixtures" / "diamond"
 BUCKET = "module-test-state"
