@@ -6,7 +6,9 @@ The nodes pull the sandbox's release-shaped artifacts (sandbox/rke2, SIMULATED s
 artifact bucket through the VPC endpoint with their instance credentials, read the token from SSM themselves,
 and run the real units. One test, in order: an agent with a wrong token is refused (the play fails naming
 it), the right one joins, kubectl lists 2 Ready nodes, a rerun changes nothing in at most 3 node tasks per
-node, and the generated token is in no log, result, config.yaml or transfer object. Needs root,
+node, and the generated token is in no log, result, config.yaml or transfer object. A second test gives a
+third, untouched node a corrupt tarball, a missing image archive and a checksum file that does not list one:
+each fails naming the file and installs nothing. Needs root,
 systemd-nspawn, debootstrap and kubectl (Debian's kubernetes-client, or ORG_PLATFORM_KUBECTL).
 """
 
@@ -67,9 +69,11 @@ def fleet(tmp_path_factory):
         build.upload(release, ARTIFACTS, url, client=c["s3"])
         print("\nSIMULATED: the RKE2 release is the sandbox stand-in (sandbox/rke2/README.md)")
         fleet = {"state_dir": state_dir, "url": url, "c": c, "subnet": subnet, "ami": ami}
-        fleet["ids"], online = nodes.launch(fleet, 2)
+        ids, online = nodes.launch(fleet, 3)
         print(f"boot-to-Online per node (s): {online}")
-        listing = c["ec2"].describe_instances(InstanceIds=fleet["ids"])["Reservations"]
+        # A server and an agent for the cluster; a third node that never gets a release (the artifact faults).
+        fleet["ids"], fleet["fresh"] = ids[:2], ids[2]
+        listing = c["ec2"].describe_instances(InstanceIds=ids)["Reservations"]
         fleet["ips"] = {i["InstanceId"]: i["PrivateIpAddress"] for r in listing for i in r["Instances"]}
         yield fleet
     finally:
@@ -124,8 +128,8 @@ def _inventory(fleet, tmp_path, agent_vars: dict) -> Path:
     return path
 
 
-def _play(fleet, tmp_path, agent_vars=None):
-    inventory = _inventory(fleet, tmp_path, agent_vars or {})
+def _play(fleet, tmp_path, agent_vars=None, inventory=None):
+    inventory = inventory or _inventory(fleet, tmp_path, agent_vars or {})
     argv = [str(nodes.VENV_BIN / "ansible-playbook"), "-i", str(inventory), "playbooks/rke2.yml"]
     before = {i: c["started"] for i, c in nodes._session_counters(fleet).items()}
     started = time.monotonic()
@@ -212,3 +216,64 @@ def test_install_refuse_a_wrong_token_join_ready_and_rerun_changes_nothing(fleet
     ]
     assert leaked == []
     assert c["s3"].list_objects_v2(Bucket=nodes.BUCKET).get("KeyCount", 0) == 0
+
+
+def _fresh_server_inventory(fleet, tmp_path, bucket: str) -> Path:
+    """The third node alone, as the first server, pulling its release from ``bucket``."""
+    path = _inventory(fleet, tmp_path, {})
+    inventory = json.loads(path.read_text())
+    fresh = fleet["fresh"]
+    inventory["all"]["vars"]["rke2_artifact_bucket"] = bucket
+    inventory["all"]["children"] = {
+        "rke2_servers": {"hosts": {fresh: {"private_ip_address": fleet["ips"][fresh]}}},
+        "rke2_agents": {"hosts": {}},
+    }
+    path.write_text(json.dumps(inventory))
+    return path
+
+
+def test_a_corrupt_missing_or_unlisted_artifact_fails_naming_it_and_installs_nothing(fleet, tmp_path):
+    """The node verifies every file against the release's sha256sum-<arch>.txt before install.sh runs: a
+    tarball whose bytes do not match, an image archive missing from the bucket, and an archive the checksum
+    file does not list each fail the play naming the file, and leave no rke2 binary, unit or image behind."""
+    c, state_dir, fresh = fleet["c"], fleet["state_dir"], fleet["fresh"]
+    bucket, prefix = "sandbox-rke2-faulty", f"rke2/{VERSION}"
+    release = state_dir / "release"
+    c["s3"].create_bucket(Bucket=bucket)
+    build.upload(release, bucket, fleet["url"], client=c["s3"])
+    inventory = _fresh_server_inventory(fleet, tmp_path, bucket)
+    tarball, archive, sums = "rke2.linux-amd64.tar.gz", "rke2-images-core.linux-amd64.tar.zst", "sha256sum-amd64.txt"
+    assert (release / archive).is_file()
+    assert archive in (release / sums).read_text()
+
+    def installed_nothing() -> None:
+        found = nodes.node_exec(
+            state_dir, fresh, "sh", "-c",
+            "ls /usr/local/bin/rke2 /usr/local/lib/systemd/system/rke2-server.service "
+            "/var/lib/rancher/rke2/agent/images/* 2>/dev/null; true",
+        ).stdout  # fmt: skip
+        assert found.strip() == "", found
+
+    faults = [
+        ("corrupt", tarball, b"not the release tarball", f"checksum mismatch for {tarball}: sha256 "),
+        ("missing", archive, None, "download failed (missing artifact?)"),
+        ("unlisted", sums, None, f"lists no {archive} (missing artifact"),
+    ]
+    for fault, name, body, message in faults:
+        build.upload(release, bucket, fleet["url"], client=c["s3"])  # the good release, then one fault
+        if fault == "corrupt":
+            c["s3"].put_object(Bucket=bucket, Key=f"{prefix}/{name}", Body=body)
+        elif fault == "missing":
+            c["s3"].delete_object(Bucket=bucket, Key=f"{prefix}/{name}")
+        else:
+            listed = (release / sums).read_text().splitlines()
+            kept = "".join(f"{line}\n" for line in listed if not line.endswith(f"  {archive}"))
+            c["s3"].put_object(Bucket=bucket, Key=f"{prefix}/{sums}", Body=kept.encode())
+        run, out, seconds, _ = _play(fleet, tmp_path, inventory=inventory)
+        print(f"{fault} {name}: {seconds:.1f} s")
+        assert run.returncode != 0, out
+        assert message in out, out
+        assert f"fatal: [{fresh}]" in out, out
+        installed_nothing()
+        if fault == "corrupt":  # the file that failed its checksum is not kept
+            assert name not in nodes.node_exec(state_dir, fresh, "ls", "/var/lib/rancher/rke2-artifacts").stdout
