@@ -27,8 +27,13 @@ PYTEST_ARGS ?=
 ENV ?=
 CONFIRM ?=
 ARGS ?=
-PLAYBOOK_ENV = $(if $(filter sandbox,$(ENV)),$(SANDBOX_ENV))
+PLAYBOOK_ENV = $(if $(filter sandbox,$(ENV)),$(SANDBOX_ENV) ORG_PLATFORM_SANDBOX_DIR=$(SANDBOX_STATE_DIR))
 PLAYBOOK = $(PLAYBOOK_ENV) $(BIN)/ansible-playbook -i inventories/$(ENV)
+# In the sandbox, apply and destroy wrap the runbook in the seed and the unseed (sandbox/site.yml,
+# sandbox/destroy.yml): the seed makes in the emulator what the stacks' AWS resources would be (the contract
+# twins create none). plan is the runbook's own check mode everywhere.
+APPLY_PLAYBOOK = $(if $(filter sandbox,$(ENV)),sandbox/site.yml,site.yml)
+DESTROY_PLAYBOOK = $(if $(filter sandbox,$(ENV)),sandbox/destroy.yml,destroy.yml)
 
 help:
 	@echo "Operator targets (ENV=<env>, one of: $$(ls inventories | tr '\n' ' '))"
@@ -36,6 +41,8 @@ help:
 	@echo "  make plan ENV=dev      what apply would change, changing nothing (site.yml --check --diff)"
 	@echo "  make apply ENV=dev     build or converge the environment (site.yml)"
 	@echo "  make destroy ENV=dev   tear it down (destroy.yml); asks for the environment name unless CONFIRM=dev"
+	@echo "                         (ENV=sandbox: apply and destroy run sandbox/site.yml and sandbox/destroy.yml,"
+	@echo "                         the runbook inside the seed and unseed; start it first with make sandbox-up)"
 	@echo "                         (prod also needs ARGS='-e allow_prod_destroy=true')"
 	@echo "  make drift ENV=dev     per stack: drifted outside Terraform / changes pending / clean, applying nothing"
 	@echo "                         (playbooks/drift.yml; report in logs/drift/; fails unless every stack is clean)"
@@ -55,7 +62,7 @@ plan: env-check
 	$(PLAYBOOK) site.yml --check --diff $(ARGS)
 
 apply: env-check
-	$(PLAYBOOK) site.yml $(ARGS)
+	$(PLAYBOOK) $(APPLY_PLAYBOOK) $(ARGS)
 
 drift: env-check
 	$(PLAYBOOK) playbooks/drift.yml $(ARGS)
@@ -67,7 +74,7 @@ destroy: env-check
 	  read -r -p "This destroys every stack of $(ENV). Type the environment name to confirm: " confirm; \
 	fi; \
 	if [ "$$confirm" != "$(ENV)" ]; then echo "Confirmation '$$confirm' is not '$(ENV)'; nothing was changed." >&2; exit 2; fi
-	$(PLAYBOOK) destroy.yml -e confirm_destroy=$(ENV) $(ARGS)
+	$(PLAYBOOK) $(DESTROY_PLAYBOOK) -e confirm_destroy=$(ENV) $(ARGS)
 
 # deps: everything make test needs; sandbox-deps: only what the sandbox run needs (runtime + emulator).
 deps: debian-deps $(VENV)/.installed

@@ -20,13 +20,15 @@ def fake_bin(tmp_path) -> Path:
     fake = tmp_path / "bin"
     fake.mkdir()
     script = fake / "ansible-playbook"
-    script.write_text('#!/bin/sh\necho "FAKE-PLAYBOOK key=${AWS_ACCESS_KEY_ID:-none} $*"\n')
+    script.write_text(
+        '#!/bin/sh\necho "FAKE-PLAYBOOK key=${AWS_ACCESS_KEY_ID:-none} $* (state dir ${ORG_PLATFORM_SANDBOX_DIR:-none})"\n'
+    )
     script.chmod(0o755)
     return fake
 
 
 def make(*args: str, stdin: int | None = subprocess.DEVNULL) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ORG_PLATFORM_SANDBOX_DIR"))}
     return subprocess.run(
         ["make", "--no-print-directory", *args],
         cwd=REPO_ROOT,
@@ -67,7 +69,8 @@ def test_bad_env_is_refused_before_anything_runs(fake_bin, args, message):
     [
         ("init", "sandbox", "key=emulator-dummy-access-key -i inventories/sandbox init.yml"),
         ("plan", "sandbox", "key=emulator-dummy-access-key -i inventories/sandbox site.yml --check --diff"),
-        ("apply", "sandbox", "key=emulator-dummy-access-key -i inventories/sandbox site.yml"),
+        ("apply", "sandbox", "key=emulator-dummy-access-key -i inventories/sandbox sandbox/site.yml"),
+        ("apply", "dev", "key=none -i inventories/dev site.yml"),
         ("plan", "dev", "key=none -i inventories/dev site.yml --check --diff"),
         ("drift", "sandbox", "key=emulator-dummy-access-key -i inventories/sandbox playbooks/drift.yml"),
     ],
@@ -76,12 +79,14 @@ def test_targets_are_thin_wrappers_over_the_playbooks(fake_bin, target, env, exp
     run = make(target, f"ENV={env}", f"BIN={fake_bin}")
     assert run.returncode == 0, run.stderr
     assert f"FAKE-PLAYBOOK {expected}" in run.stdout
+    # The sandbox's state directory on absolute (aws_ec2.yml resolves a relative one against the playbook).
+    assert f"(state dir {REPO_ROOT / '.sandbox' if env == 'sandbox' else 'none'})" in run.stdout
 
 
 def test_destroy_with_confirm_runs_destroy_yml(fake_bin):
     run = make("destroy", "ENV=sandbox", "CONFIRM=sandbox", f"BIN={fake_bin}", "ARGS=-v")
     assert run.returncode == 0, run.stderr
-    assert "FAKE-PLAYBOOK key=emulator-dummy-access-key -i inventories/sandbox destroy.yml" in run.stdout
+    assert "FAKE-PLAYBOOK key=emulator-dummy-access-key -i inventories/sandbox sandbox/destroy.yml" in run.stdout
     assert "-e confirm_destroy=sandbox -v" in run.stdout
 
 
