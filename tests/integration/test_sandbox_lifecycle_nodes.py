@@ -27,7 +27,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow(seconds=240)]
 def test_make_sandbox_path_with_nodes(tmp_path):
     """What `make sandbox` runs, with the node service and the small fleet: the seed launches the bastion and a
     server (booted machines), the runbook waits for SSM and runs the shared-RDS MySQL tasks on the bastion over
-    aws_ssm, the teardown terminates the fleet; afterwards the transfer bucket is empty, no password handled is
+    aws_ssm, RKE2 runs on the server from the seeded stand-in release, the teardown terminates the fleet; afterwards the transfer bucket is empty, no password handled is
     in any file under logs/ or on the bastion's disk, and nothing is left (machine, mount, netns, veth, cgroup)."""
     reason = nodes._why_not()
     if reason:
@@ -106,6 +106,19 @@ def test_make_sandbox_path_with_nodes(tmp_path):
         assert "AWS_EC2_METADATA_SERVICE_ENDPOINT" in on_disk  # the disk was read (its /etc/org-platform/endpoints.env)
         for password in passwords:
             assert password not in on_disk, "a password was left on the bastion's disk"
+
+        # RKE2 on the server (the seed's stand-in release, pulled by the node through the VPC endpoint): its
+        # unit runs, config.yaml names the token file, and the token is a secret like the passwords.
+        server = fleet["rke2-server"]["InstanceId"]
+        assert "PLAY [RKE2 - first server]" in out
+        active = nodes.node_exec(state_dir, server, "systemctl", "is-active", "rke2-server").stdout.strip()
+        assert active == "active", active
+        config = nodes.node_exec(state_dir, server, "cat", "/etc/rancher/rke2/config.yaml").stdout
+        assert "token-file: /etc/rancher/rke2/token" in config
+        ssm = boto3.client("ssm", endpoint_url=url, region_name="us-east-1")
+        token = ssm.get_parameter(Name="/sandbox/rke2/token", WithDecryption=True)["Parameter"]["Value"]
+        assert token not in config
+        passwords.add(token)
 
         destroyed = run("sandbox/destroy.yml", "-e", "confirm_destroy=sandbox")
         assert destroyed.returncode == 0, (destroyed.stdout + destroyed.stderr)[-6000:]
