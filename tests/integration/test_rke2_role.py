@@ -21,6 +21,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import boto3
 import pytest
 import test_sandbox_nodes as nodes
 
@@ -28,7 +29,7 @@ from sandbox.nodes import net
 from sandbox.rke2 import build
 from sandbox.services import REPO_ROOT, Sandbox
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow(seconds=40)]
+pytestmark = [pytest.mark.integration, pytest.mark.slow(seconds=70)]
 
 VERSION = "v1.33.5+rke2r1"
 VPC_CIDR = "10.63.0.0/16"
@@ -218,18 +219,27 @@ def test_install_refuse_a_wrong_token_join_ready_and_rerun_changes_nothing(fleet
     assert c["s3"].list_objects_v2(Bucket=nodes.BUCKET).get("KeyCount", 0) == 0
 
 
-def _fresh_server_inventory(fleet, tmp_path, bucket: str) -> Path:
+def _fresh_server_inventory(fleet, tmp_path, bucket: str, **overrides) -> Path:
     """The third node alone, as the first server, pulling its release from ``bucket``."""
     path = _inventory(fleet, tmp_path, {})
     inventory = json.loads(path.read_text())
     fresh = fleet["fresh"]
-    inventory["all"]["vars"]["rke2_artifact_bucket"] = bucket
+    inventory["all"]["vars"] |= {"rke2_artifact_bucket": bucket, **overrides}
     inventory["all"]["children"] = {
         "rke2_servers": {"hosts": {fresh: {"private_ip_address": fleet["ips"][fresh]}}},
         "rke2_agents": {"hosts": {}},
     }
     path.write_text(json.dumps(inventory))
     return path
+
+
+def _installed_nothing(fleet) -> None:
+    found = nodes.node_exec(
+        fleet["state_dir"], fleet["fresh"], "sh", "-c",
+        "ls /usr/local/bin/rke2 /usr/local/lib/systemd/system/rke2-server.service "
+        "/var/lib/rancher/rke2/agent/images/* 2>/dev/null; true",
+    ).stdout  # fmt: skip
+    assert found.strip() == "", found
 
 
 def test_a_corrupt_missing_or_unlisted_artifact_fails_naming_it_and_installs_nothing(fleet, tmp_path):
@@ -245,14 +255,6 @@ def test_a_corrupt_missing_or_unlisted_artifact_fails_naming_it_and_installs_not
     tarball, archive, sums = "rke2.linux-amd64.tar.gz", "rke2-images-core.linux-amd64.tar.zst", "sha256sum-amd64.txt"
     assert (release / archive).is_file()
     assert archive in (release / sums).read_text()
-
-    def installed_nothing() -> None:
-        found = nodes.node_exec(
-            state_dir, fresh, "sh", "-c",
-            "ls /usr/local/bin/rke2 /usr/local/lib/systemd/system/rke2-server.service "
-            "/var/lib/rancher/rke2/agent/images/* 2>/dev/null; true",
-        ).stdout  # fmt: skip
-        assert found.strip() == "", found
 
     faults = [
         ("corrupt", tarball, b"not the release tarball", f"checksum mismatch for {tarball}: sha256 "),
@@ -274,6 +276,37 @@ def test_a_corrupt_missing_or_unlisted_artifact_fails_naming_it_and_installs_not
         assert run.returncode != 0, out
         assert message in out, out
         assert f"fatal: [{fresh}]" in out, out
-        installed_nothing()
+        _installed_nothing(fleet)
         if fault == "corrupt":  # the file that failed its checksum is not kept
             assert name not in nodes.node_exec(state_dir, fresh, "ls", "/var/lib/rancher/rke2-artifacts").stdout
+
+
+def test_a_token_parameter_under_another_kms_key_is_refused_before_any_node_changes(fleet, tmp_path):
+    """An existing token parameter keeps its key (the role never overwrites it): one encrypted with another
+    key than rke2_token_kms_key fails the play on the controller, naming both keys, before the node is touched;
+    the same key spelled another way (its ARN for its alias) is recognised as the same key."""
+    c = fleet["c"]
+    kms = boto3.client("kms", endpoint_url=fleet["url"], region_name="us-east-1")
+    key_arn = kms.create_key(Description="not the RKE2 token key")["KeyMetadata"]["Arn"]
+    kms.create_alias(AliasName="alias/sandbox-other", TargetKeyId=key_arn)
+    parameter = "/sandbox/rke2/token-under-another-key"
+    c["ssm"].put_parameter(Name=parameter, Value="t" * 48, Type="SecureString", KeyId="alias/sandbox-other")
+
+    inventory = _fresh_server_inventory(fleet, tmp_path, ARTIFACTS, rke2_token_parameter=parameter)
+    before = nodes._session_counters(fleet).get(fleet["fresh"], {}).get("started", 0)
+    run, out, _, _ = _play(fleet, tmp_path, inventory=inventory)
+    assert run.returncode != 0, out
+    assert (
+        f"SSM parameter {parameter} is encrypted with KMS key alias/sandbox-other, not rke2_token_kms_key "
+        "alias/aws/ssm" in out
+    ), out
+    assert nodes._session_counters(fleet)[fleet["fresh"]]["started"] == before, "a node task ran"
+    _installed_nothing(fleet)
+
+    # The same key named by its ARN: resolved to one key, so the check passes and the install goes on.
+    inventory = _fresh_server_inventory(
+        fleet, tmp_path, ARTIFACTS, rke2_token_parameter=parameter, rke2_token_kms_key=key_arn
+    )
+    run, out, _, _ = _play(fleet, tmp_path, inventory=inventory)
+    assert "is encrypted with KMS key" not in out, out
+    assert run.returncode == 0, out
