@@ -4,12 +4,13 @@
 
 The nodes pull the sandbox's release-shaped artifacts (sandbox/rke2, SIMULATED stand-in) from the emulator's
 artifact bucket through the VPC endpoint with their instance credentials, read the token from SSM themselves,
-and run the real units. One test, in order: an agent with a wrong token is refused (the play fails naming
-it), the right one joins, kubectl lists 2 Ready nodes, a rerun changes nothing in at most 3 node tasks per
-node, and the generated token is in no log, result, config.yaml or transfer object. A second test gives a
-third, untouched node a corrupt tarball, a missing image archive and a checksum file that does not list one:
-each fails naming the file and installs nothing. Needs root,
-systemd-nspawn, debootstrap and kubectl (Debian's kubernetes-client, or ORG_PLATFORM_KUBECTL).
+and run the real units. The first test, in order: an agent with a wrong token is refused (the play fails
+naming it), the right one joins, kubectl lists 2 Ready nodes through the admin kubeconfig the role fetched,
+a rerun changes nothing in at most 3 node tasks per node, and neither the generated token nor the
+kubeconfig's client key is in any log, result, config.yaml or transfer object. The second gives a third,
+untouched node a corrupt tarball, a missing image archive and a checksum file that does not list one: each
+fails naming the file and installs nothing. The third refuses a token parameter under another KMS key.
+Needs root, systemd-nspawn, debootstrap and kubectl (Debian's kubernetes-client, or ORG_PLATFORM_KUBECTL).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 import boto3
 import pytest
 import test_sandbox_nodes as nodes
+import yaml
 
 from sandbox.nodes import net
 from sandbox.rke2 import build
@@ -117,6 +119,7 @@ def _inventory(fleet, tmp_path, agent_vars: dict) -> Path:
                 "rke2_node_imds_endpoint": f"http://{ENDPOINT}:8775/",
                 "rke2_default_route": "blackhole",  # the sandbox VPC has no route out, as in the airgap docs
                 "rke2_node_labels": ["org.platform/cluster=sandbox"],
+                "rke2_kubeconfig_path": str(tmp_path / "admin.kubeconfig"),
             },
             "children": {
                 "rke2_servers": {"hosts": {server: hostvars[server]}},
@@ -180,10 +183,15 @@ def test_install_refuse_a_wrong_token_join_ready_and_rerun_changes_nothing(fleet
     assert "changed=1" in _recap(out, agent), out
     assert c["ssm"].get_parameter(Name=TOKEN_PARAMETER, WithDecryption=True)["Parameter"]["Value"] == secret
 
-    kubeconfig = tmp_path / "kubeconfig"
-    text = nodes.node_exec(state_dir, server, "cat", "/etc/rancher/rke2/rke2.yaml").stdout
-    kubeconfig.touch(mode=0o600)
-    kubeconfig.write_text(text.replace("https://127.0.0.1:6443", f"https://{fleet['ips'][server]}:6443"))
+    # The role fetched the admin kubeconfig to the controller: 0600, the API at the server's address, and
+    # its client key shown nowhere.
+    kubeconfig = tmp_path / "admin.kubeconfig"
+    assert kubeconfig.stat().st_mode & 0o777 == 0o600
+    fetched = yaml.safe_load(kubeconfig.read_text())
+    assert fetched["clusters"][0]["cluster"]["server"] == f"https://{fleet['ips'][server]}:6443"
+    client_key = fetched["users"][0]["user"]["client-key-data"]
+    assert len(client_key) > 40
+    assert client_key not in out
     listing = _kubectl_in_vpc(fleet, kubeconfig, "get", "nodes", "--show-labels")
     rows = [line.split() for line in listing.stdout.splitlines()[1:]]
     print(listing.stdout)
@@ -204,6 +212,14 @@ def test_install_refuse_a_wrong_token_join_ready_and_rerun_changes_nothing(fleet
         assert "failed=0" in _recap(out, host), out
         assert 1 <= sessions[host] <= 3, sessions
 
+    # A rerun fetches the kubeconfig again only when the server changed or the controller's file is gone.
+    kubeconfig.unlink()
+    run, out, seconds, sessions = _play(fleet, tmp_path)
+    assert run.returncode == 0, out
+    assert "changed=1" in _recap(out, server), out
+    assert yaml.safe_load(kubeconfig.read_text())["users"][0]["user"]["client-key-data"] == client_key
+    assert client_key not in out
+
     # 4. The token: 0600 token file, never in config.yaml, the output, logs/ or the transfer bucket.
     for host in (server, agent):
         mode = nodes.node_exec(state_dir, host, "stat", "-c", "%a %U", "/etc/rancher/rke2/token").stdout.split()
@@ -212,8 +228,11 @@ def test_install_refuse_a_wrong_token_join_ready_and_rerun_changes_nothing(fleet
         assert "token-file: /etc/rancher/rke2/token" in config
         assert secret not in config
     assert secret not in out
+    assert client_key not in out
     leaked = [
-        str(path) for path in (REPO_ROOT / "logs").rglob("*") if path.is_file() and secret.encode() in path.read_bytes()
+        str(path)
+        for path in (REPO_ROOT / "logs").rglob("*")
+        if path.is_file() and any(value.encode() in path.read_bytes() for value in (secret, client_key))
     ]
     assert leaked == []
     assert c["s3"].list_objects_v2(Bucket=nodes.BUCKET).get("KeyCount", 0) == 0

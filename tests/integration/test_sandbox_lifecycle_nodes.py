@@ -17,6 +17,7 @@ from pathlib import Path
 import boto3
 import pytest
 import test_sandbox_nodes as nodes
+import yaml
 
 from sandbox.pytest_plugin import VENV_BIN
 from sandbox.services import REPO_ROOT, Sandbox
@@ -119,6 +120,11 @@ def test_make_sandbox_path_with_nodes(tmp_path):
         token = ssm.get_parameter(Name="/sandbox/rke2/token", WithDecryption=True)["Parameter"]["Value"]
         assert token not in config
         passwords.add(token)
+        kubeconfig = state_dir / "kubeconfig"  # inventories/sandbox's rke2_kubeconfig_path
+        assert kubeconfig.stat().st_mode & 0o777 == 0o600
+        admin = yaml.safe_load(kubeconfig.read_text())
+        assert admin["clusters"][0]["cluster"]["server"] == f"https://{fleet['rke2-server']['PrivateIpAddress']}:6443"
+        passwords.add(admin["users"][0]["user"]["client-key-data"])
 
         destroyed = run("sandbox/destroy.yml", "-e", "confirm_destroy=sandbox")
         assert destroyed.returncode == 0, (destroyed.stdout + destroyed.stderr)[-6000:]
