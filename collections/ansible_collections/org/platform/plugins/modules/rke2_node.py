@@ -28,7 +28,9 @@ author: Platform team (@org-platform)
 attributes:
   check_mode:
     support: partial
-    details: Runs the preflight and the read-only S3/SSM calls, reports the C(actions) it would take, and changes nothing.
+    details:
+      - Runs the preflight and the read-only S3 calls, reports the C(actions) it would take, and changes nothing.
+      - It does not read the token, so a new cluster can be planned before its token parameter exists.
     description: Reports what it would do (C(actions)) and changes nothing; the token file and C(config.yaml) are not compared in check mode.
   diff_mode:
     support: none
@@ -348,14 +350,17 @@ def main():
         aws = (p["aws_endpoint_url"], p["region"], creds)
         sums_key = f"{p['artifact_prefix'].strip('/')}/sha256sum-{p['arch']}.txt"
         sums = parse_checksums(s3_get(*aws, p["artifact_bucket"], sums_key).decode())
-        token = ssm_secure_parameter(*aws, p["token_parameter"]).strip() if p["state"] == "started" else ""
+        # Check mode never reads the token: nothing is written with it, and a plan of a new cluster runs before
+        # the controller's token task has created the parameter (it changes nothing in check mode either).
+        reads_token = p["state"] == "started" and not module.check_mode
+        token = ssm_secure_parameter(*aws, p["token_parameter"]).strip() if reads_token else ""
     except NodeAwsError as exc:
         module.fail_json(msg=f"{exc}; nothing was changed")
     installed = _install(module, p, aws, sums)
     actions += installed
     changed_files = []
     if p["state"] == "started":
-        if not token:
+        if reads_token and not token:
             module.fail_json(msg=f"SSM parameter {p['token_parameter']} is empty; nothing was started")
         if module.check_mode:
             changed_files = []
