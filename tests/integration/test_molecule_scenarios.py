@@ -23,7 +23,7 @@ import test_sandbox_nodes as nodes
 
 from sandbox.services import REPO_ROOT, Sandbox
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow(seconds=190)]
+pytestmark = [pytest.mark.integration, pytest.mark.slow(seconds=270)]
 
 ANSI_RE = re.compile(r"\x1b\[[0-9;]*m")
 STEPS = ("destroy", "syntax", "create", "check", "converge", "idempotence", "verify")

@@ -22,7 +22,7 @@ import yaml
 from sandbox.pytest_plugin import VENV_BIN
 from sandbox.services import REPO_ROOT, Sandbox
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow(seconds=240)]
+pytestmark = [pytest.mark.integration, pytest.mark.slow(seconds=350)]
 
 
 def test_make_sandbox_path_with_nodes(tmp_path):
