@@ -27,13 +27,15 @@ PYTEST_ARGS ?=
 ENV ?=
 CONFIRM ?=
 ARGS ?=
-PLAYBOOK_ENV = $(if $(filter sandbox,$(ENV)),$(SANDBOX_ENV) ORG_PLATFORM_SANDBOX_DIR=$(SANDBOX_STATE_DIR))
+# Non-empty when ENV is the sandbox.
+IN_SANDBOX = $(filter sandbox,$(ENV))
+PLAYBOOK_ENV = $(if $(IN_SANDBOX),$(SANDBOX_ENV) ORG_PLATFORM_SANDBOX_DIR=$(SANDBOX_STATE_DIR))
 PLAYBOOK = $(PLAYBOOK_ENV) $(BIN)/ansible-playbook -i inventories/$(ENV)
 # In the sandbox, apply and destroy wrap the runbook in the seed and the unseed (sandbox/site.yml,
 # sandbox/destroy.yml): the seed makes in the emulator what the stacks' AWS resources would be (the contract
 # twins create none). plan is the runbook's own check mode everywhere.
-APPLY_PLAYBOOK = $(if $(filter sandbox,$(ENV)),sandbox/site.yml,site.yml)
-DESTROY_PLAYBOOK = $(if $(filter sandbox,$(ENV)),sandbox/destroy.yml,destroy.yml)
+APPLY_PLAYBOOK = $(if $(IN_SANDBOX),sandbox/site.yml,site.yml)
+DESTROY_PLAYBOOK = $(if $(IN_SANDBOX),sandbox/destroy.yml,destroy.yml)
 
 help:
 	@echo "Operator targets (ENV=<env>, one of: $$(ls inventories | tr '\n' ' '))"
