@@ -48,10 +48,12 @@ class Harness:
         self.passwords: set[str] = {aws.mysql_admin_password}
         self.started = time.time()
 
-    def run(self, services, *, check: bool = False, rotate=(), expect_rc: int | None = 0, extra=None):
+    def run(
+        self, services, *, check: bool = False, rotate=(), expect_rc: int | None = 0, extra=None, playbook=PLAYBOOK
+    ):
         extra_vars = {"shared_rds_services": services, "shared_rds_rotate": list(rotate)} | (extra or {})
         result = self.playbook(
-            PLAYBOOK,
+            playbook,
             inventory=INVENTORY,
             extra_vars=extra_vars,
             check=check,
@@ -451,18 +453,15 @@ def test_bastion_mode_without_a_bastion_is_refused_before_any_sql(harness, aws):
     harness.assert_nothing_leaked()
 
 
-def test_a_plan_before_the_stacks_are_applied_reports_the_schemas_as_not_plannable(harness, aws, playbook):
+def test_a_plan_before_the_stacks_are_applied_reports_the_schemas_as_not_plannable(harness, aws):
     """A fresh environment's `site.yml --check` (make plan): the 60-db and KMS exports do not exist yet, so the
     schemas cannot be planned. The plan says so and passes; a real run fails, naming the missing exports."""
-    services = {"shared_rds_services": [{"name": "srt_plan"}]}
-    env = {"ORG_PLATFORM_SANDBOX_DIR": str(aws.state_dir)}
-    planned = playbook("playbooks/shared_rds.yml", inventory=INVENTORY, extra_vars=services, check=True, env=env)
-    harness.runs.append(planned)
-    assert planned.rc == 0, planned.output[-4000:]
+    services = [{"name": "srt_plan"}]
+    unseeded = "playbooks/shared_rds.yml"  # the role alone, without the sandbox's exports
+    planned = harness.run(services, check=True, playbook=unseeded)
     assert "so the schemas cannot be planned" in planned.stdout
     assert "Services not planned: srt_plan." in planned.stdout
-    applied = playbook("playbooks/shared_rds.yml", inventory=INVENTORY, extra_vars=services, env=env)
-    harness.runs.append(applied)
+    applied = harness.run(services, playbook=unseeded, expect_rc=None)
     assert applied.rc != 0
     assert "Missing export(s) among /shared/rds/sandbox/endpoint" in applied.output
     assert "srt_plan" not in databases(aws)
