@@ -634,6 +634,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self.route("POST")
 
+    def do_PATCH(self) -> None:
+        self.route("PATCH")
+
+    def do_DELETE(self) -> None:
+        self.route("DELETE")
+
     def route(self, method: str) -> None:
         # The body is read before any answer: closing a socket with unread data resets the connection, and
         # the client would lose the answer (a 401 seen as "Remote end closed connection without response").
@@ -695,7 +701,7 @@ class Node:
         return {
             "name": self.name, "role": self.role, "address": self.ip, "labels": labels,
             "taints": self.config.get("node-taint", []), "ready": ready, "reason": reason, "message": message,
-            "os_image": _os_image(), "kernel": os.uname().release,
+            "os_image": _os_image(), "kernel": os.uname().release, "version": VERSION,
         }  # fmt: skip
 
     def record(self, doc: dict[str, Any]) -> None:
@@ -705,7 +711,22 @@ class Node:
             raise ValueError(f"invalid node name {doc.get('name')!r}")
         with self.lock:
             previous = self.registry.get(doc["name"], {})
-            self.registry[doc["name"]] = doc | {"seen": time.time(), "created": previous.get("created", time.time())}
+            kept = {
+                "created": previous.get("created", time.time()),
+                "unschedulable": previous.get("unschedulable", False),
+            }
+            self.registry[doc["name"]] = doc | {"seen": time.time()} | kept
+
+    def update(self, name: str, unschedulable: bool | None) -> bool:
+        """Cordon or uncordon (unschedulable) or delete (None) a node of this datastore; False: no such node."""
+        with self.lock:
+            if name not in self.registry:
+                return False
+            if unschedulable is None:
+                del self.registry[name]
+            else:
+                self.registry[name]["unschedulable"] = unschedulable
+            return True
 
     def nodes(self) -> list[dict[str, Any]]:
         if self.datastore:
@@ -1025,7 +1046,9 @@ def node_object(doc: dict[str, Any]) -> dict[str, Any]:
     labels = {"kubernetes.io/hostname": doc["name"], "kubernetes.io/os": "linux", "kubernetes.io/arch": ARCH,
               "beta.kubernetes.io/os": "linux", "beta.kubernetes.io/arch": ARCH, **doc.get("labels", {})}  # fmt: skip
     taints = []
-    for taint in doc.get("taints", []):
+    for taint in doc.get("taints", []) + (
+        ["node.kubernetes.io/unschedulable:NoSchedule"] if doc.get("unschedulable") else []
+    ):
         key_value, _, effect = taint.rpartition(":")
         key, _, value = key_value.partition("=")
         taints.append({"key": key, "value": value, "effect": effect} if value else {"key": key, "effect": effect})
@@ -1034,11 +1057,11 @@ def node_object(doc: dict[str, Any]) -> dict[str, Any]:
         "metadata": {"name": doc["name"], "uid": str(uuid_for(doc["name"])), "resourceVersion": str(int(doc["seen"])),
                      "creationTimestamp": _stamp(doc["created"]), "labels": labels,
                      "annotations": {"rke2.io/simulated": "sandbox stand-in node (no kubelet)"}},
-        "spec": {"taints": taints} if taints else {},
+        "spec": ({"taints": taints} if taints else {}) | ({"unschedulable": True} if doc.get("unschedulable") else {}),
         "status": {
             "conditions": [{"type": "Ready", **ready, "lastHeartbeatTime": _stamp(doc["seen"]), "lastTransitionTime": _stamp(doc["created"])}],
             "addresses": [{"type": "InternalIP", "address": doc["address"]}, {"type": "Hostname", "address": doc["name"]}],
-            "nodeInfo": {"kubeletVersion": VERSION, "kubeProxyVersion": VERSION, "osImage": doc.get("os_image", "Linux"),
+            "nodeInfo": {"kubeletVersion": doc.get("version", VERSION), "kubeProxyVersion": doc.get("version", VERSION), "osImage": doc.get("os_image", "Linux"),
                          "kernelVersion": doc.get("kernel", ""), "containerRuntimeVersion": "containerd://SIMULATED",
                          "operatingSystem": "linux", "architecture": ARCH},
         },
@@ -1106,6 +1129,7 @@ def _table(request: Handler, kind: str, items: list[dict[str, Any]], query: dict
             status = obj["status"]
             ready = status["conditions"][0]["status"]
             state = {"True": "Ready", "False": "NotReady", "Unknown": "NotReady"}[ready]
+            state += ",SchedulingDisabled" if obj["spec"].get("unschedulable") else ""
             roles = (
                 ",".join(k.split("/", 1)[1] for k in sorted(meta["labels"]) if k.startswith("node-role.kubernetes.io/"))
                 or "<none>"
@@ -1133,11 +1157,39 @@ def _table(request: Handler, kind: str, items: list[dict[str, Any]], query: dict
 API_RESOURCES = {
     "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "v1",
     "resources": [
-        {"name": "nodes", "singularName": "node", "namespaced": False, "kind": "Node", "verbs": ["get", "list"], "shortNames": ["no"]},
+        {"name": "nodes", "singularName": "node", "namespaced": False, "kind": "Node", "verbs": ["get", "list", "patch", "delete"], "shortNames": ["no"]},
+        {"name": "pods", "singularName": "pod", "namespaced": True, "kind": "Pod", "verbs": ["get", "list"], "shortNames": ["po"]},
         {"name": "services", "singularName": "service", "namespaced": True, "kind": "Service", "verbs": ["get", "list"], "shortNames": ["svc"]},
         {"name": "namespaces", "singularName": "namespace", "namespaced": False, "kind": "Namespace", "verbs": ["get", "list"], "shortNames": ["ns"]},
     ],
 }  # fmt: skip
+
+
+def node_write(node: Node, request: Handler, method: str, name: str) -> None:
+    """PATCH spec.unschedulable (cordon/uncordon) or DELETE a Node, on the server that holds the registry."""
+    if node.datastore:
+        return request.send(
+            405, _status(405, "MethodNotAllowed", "SIMULATED: node writes go to the first server (the stand-in's etcd)")
+        )
+    if method == "DELETE":
+        found = node.update(name, None)
+        log("info", f"Node {name} deleted from the cluster" if found else f"DELETE node {name}: not found")
+    else:
+        spec = request.body().get("spec", {})
+        if set(spec) != {"unschedulable"} or not isinstance(spec["unschedulable"], bool):
+            return request.send(
+                422,
+                _status(422, "Invalid", "SIMULATED: the stand-in patches only spec.unschedulable (cordon/uncordon)"),
+            )
+        found = node.update(name, spec["unschedulable"])
+        if found:
+            log("info", f"Node {name} {'cordoned' if spec['unschedulable'] else 'uncordoned'}")
+    if not found:
+        return request.send(404, _status(404, "NotFound", f'nodes "{name}" not found'))
+    if method == "DELETE":
+        return request.send(200, _status(200, "Success", f"node {name} deleted") | {"status": "Success"})
+    doc = next(d for d in node.nodes() if d["name"] == name)
+    return request.send(200, node_object(doc))
 
 
 def api(node: Node, request: Handler, method: str, path: str, query: dict[str, list[str]]) -> None:
@@ -1160,6 +1212,8 @@ def api(node: Node, request: Handler, method: str, path: str, query: dict[str, l
     subject = {k: v for part in (cert or {}).get("subject", ()) for k, v in part}
     if not subject.get("commonName"):
         return request.send(401, _status(401, "Unauthorized", "Unauthorized"))
+    if method in ("PATCH", "DELETE") and path.startswith("/api/v1/nodes/") and path.count("/") == 4:
+        return node_write(node, request, method, path.rsplit("/", 1)[1])
     if method != "GET":
         return request.send(
             405, _status(405, "MethodNotAllowed", f"SIMULATED: the stand-in API is read-only ({method} {path})")
@@ -1194,6 +1248,8 @@ def api(node: Node, request: Handler, method: str, path: str, query: dict[str, l
                 _status(503, "ServiceUnavailable", f"SIMULATED: the datastore (first server) does not answer: {exc}"),
             )
         kind = "Node"
+    elif parts and parts[0] == "pods" and len(parts) == 1:
+        items, kind = [], "Pod"  # SIMULATED: no kubelet, so no pod runs anywhere
     elif parts and parts[0] == "services":
         items = [service_object(*s) for s in SERVICES if namespace in (None, s[0])]
         kind = "Service"

@@ -491,11 +491,39 @@ def test_the_server_writes_its_tokens_and_kubeconfig_and_serves_tls_apis(first_s
     services = json.loads(_get(f"{api}/api/v1/services", context)[1])["items"]
     assert services
     assert {s["spec"]["type"] for s in services} == {"ClusterIP"}
-    assert _get(f"{api}/api/v1/pods", context)[0] == 404
+    assert json.loads(_get(f"{api}/api/v1/pods?fieldSelector=spec.nodeName%3Ds1", context)[1])["items"] == []
     san = subprocess.run(["openssl", "x509", "-noout", "-ext", "subjectAltName", "-in", str(data / "tls/serving-kube-apiserver.crt")],
                          capture_output=True, text=True, check=True).stdout  # fmt: skip
     assert "DNS:api.sandbox.internal" in san
     assert "IP Address:127.0.0.1" in san
+
+
+def _send(url: str, context: ssl.SSLContext, method: str, body: dict | None = None) -> tuple[int, dict]:
+    data = json.dumps(body).encode() if body is not None else None
+    headers = {"Content-Type": "application/merge-patch+json"}
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310 - loopback
+    try:
+        with urllib.request.urlopen(request, context=context, timeout=10) as answer:  # noqa: S310 - loopback stand-in
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_nodes_are_cordoned_uncordoned_and_deleted_and_report_their_version(first_server, tmp_path):
+    context, api = _kube_client(first_server.home / "rke2.yaml", tmp_path)
+    status, node = _send(f"{api}/api/v1/nodes/s1", context, "PATCH", {"spec": {"unschedulable": True}})
+    assert status == 200
+    assert node["spec"]["unschedulable"] is True
+    assert {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"} in node["spec"]["taints"]
+    assert node["status"]["nodeInfo"]["kubeletVersion"] == VERSION
+    time.sleep(11)  # a heartbeat in between keeps the cordon
+    assert json.loads(_get(f"{api}/api/v1/nodes/s1", context)[1])["spec"]["unschedulable"] is True
+    assert _send(f"{api}/api/v1/nodes/s1", context, "PATCH", {"spec": {"unschedulable": False}})[1]["spec"] == {}
+    assert _send(f"{api}/api/v1/nodes/s1", context, "PATCH", {"metadata": {"labels": {"a": "b"}}})[0] == 422
+    assert _send(f"{api}/api/v1/nodes/nope", context, "PATCH", {"spec": {"unschedulable": True}})[0] == 404
+    assert _send(f"{api}/api/v1/nodes/s1", context, "DELETE")[0] == 200
+    assert _get(f"{api}/api/v1/nodes/s1", context)[0] == 404
+    assert "Node s1 cordoned" in first_server.text()
 
 
 def test_agents_join_with_the_token_and_are_refused_with_another(first_server, release, tmp_path, procs):
