@@ -716,6 +716,21 @@ class Node:
                 "unschedulable": previous.get("unschedulable", False),
             }
             self.registry[doc["name"]] = doc | {"seen": time.time()} | kept
+            self.save_registry()
+
+    @property
+    def registry_file(self) -> Path:
+        return self.data_dir / "server" / "db" / "registry.json"
+
+    def load_registry(self) -> None:
+        """The first server's nodes survive its restart, as Node objects do in etcd (their heartbeats go stale)."""
+        with contextlib.suppress(FileNotFoundError, ValueError), self.lock:
+            self.registry = json.loads(self.registry_file.read_text())
+
+    def save_registry(self) -> None:
+        """Called with the lock held."""
+        self.registry_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        write_private(self.registry_file, json.dumps(self.registry))
 
     def update(self, name: str, unschedulable: bool | None) -> bool:
         """Cordon or uncordon (unschedulable) or delete (None) a node of this datastore; False: no such node."""
@@ -726,6 +741,7 @@ class Node:
                 del self.registry[name]
             else:
                 self.registry[name]["unschedulable"] = unschedulable
+            self.save_registry()
             return True
 
     def nodes(self) -> list[dict[str, Any]]:
@@ -831,6 +847,7 @@ class Node:
         if self.datastore:
             self.heartbeat_loop(self.datastore, ("server", self.password))
         else:
+            self.load_registry()
             self.record(self.me())
             threading.Thread(target=self.self_heartbeat, daemon=True).start()
 

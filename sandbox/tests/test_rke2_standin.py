@@ -358,7 +358,7 @@ class Proc:
 
     def __init__(self, release: Path, home: Path, role: str, config: dict, ports: tuple[int, int] | None = None):
         home.mkdir(parents=True, exist_ok=True)
-        self.home, self.role = home, role
+        self.home, self.role, self.release = home, role, release
         self.ports = ports or (_free_port(), _free_port())
         lines = []
         for key, value in config.items():
@@ -509,7 +509,7 @@ def _send(url: str, context: ssl.SSLContext, method: str, body: dict | None = No
         return exc.code, json.loads(exc.read())
 
 
-def test_nodes_are_cordoned_uncordoned_and_deleted_and_report_their_version(first_server, tmp_path):
+def test_nodes_are_cordoned_uncordoned_and_deleted_and_report_their_version(first_server, tmp_path, procs):
     context, api = _kube_client(first_server.home / "rke2.yaml", tmp_path)
     status, node = _send(f"{api}/api/v1/nodes/s1", context, "PATCH", {"spec": {"unschedulable": True}})
     assert status == 200
@@ -518,12 +518,20 @@ def test_nodes_are_cordoned_uncordoned_and_deleted_and_report_their_version(firs
     assert node["status"]["nodeInfo"]["kubeletVersion"] == VERSION
     time.sleep(11)  # a heartbeat in between keeps the cordon
     assert json.loads(_get(f"{api}/api/v1/nodes/s1", context)[1])["spec"]["unschedulable"] is True
+    # The registry is the stand-in's etcd: a restarted first server still has the node, cordoned.
+    first_server.stop()
+    config = _server_config(first_server.home, first_server.home / "token", **{"node-name": "s1"})
+    again = Proc(first_server.release, first_server.home / "again", "server", config, first_server.ports)
+    procs.append(again)
+    again.ready()
+    assert json.loads(_get(f"{api}/api/v1/nodes/s1", context)[1])["spec"]["unschedulable"] is True
     assert _send(f"{api}/api/v1/nodes/s1", context, "PATCH", {"spec": {"unschedulable": False}})[1]["spec"] == {}
     assert _send(f"{api}/api/v1/nodes/s1", context, "PATCH", {"metadata": {"labels": {"a": "b"}}})[0] == 422
     assert _send(f"{api}/api/v1/nodes/nope", context, "PATCH", {"spec": {"unschedulable": True}})[0] == 404
     assert _send(f"{api}/api/v1/nodes/s1", context, "DELETE")[0] == 200
     assert _get(f"{api}/api/v1/nodes/s1", context)[0] == 404
-    assert "Node s1 cordoned" in first_server.text()
+    assert "Node s1 cordoned" in (first_server.home / "log").read_text()
+    assert "Node s1 deleted from the cluster" in again.text()
 
 
 def test_agents_join_with_the_token_and_are_refused_with_another(first_server, release, tmp_path, procs):
