@@ -22,6 +22,14 @@ description:
     (optionally adds a black-hole one, see the RKE2 airgap docs) and C(iptables).
   - Enables the unit, and starts it (or restarts it after a change) with C(--no-block), so the SSM command
     returns at once; M(org.platform.rke2_wait) then polls readiness on the node.
+  - With O(cis), prepares the host for RKE2's CIS profile (rke2-docs C(security/hardening_guide.md)), with an
+    C(etcd) system user in C(/etc/passwd), and the release's C(rke2-cis-sysctl.conf) as
+    C(/etc/sysctl.d/60-rke2-cis.conf), applied by restarting C(systemd-sysctl) when it is new or changed.
+  - O(manifests) (servers) are written to the server's auto-deploy directory (C(<data-dir>/server/manifests));
+    RKE2 applies them itself, so a changed manifest restarts nothing.
+  - C(state=absent) uninstalls with C(rke2-uninstall.sh) of the tarball (or RPM) install, which runs
+    C(rke2-killall.sh) and removes the binaries, units, C(/etc/rancher/rke2) and the data directory; then the
+    downloaded artifacts and the token file. It needs none of the AWS options.
   - Reports C(changed) only when it installed, wrote a file, masked Docker or started/restarted the unit.
 version_added: 0.3.0
 author: Platform team (@org-platform)
@@ -42,21 +50,18 @@ options:
     choices: [server, agent]
     required: true
   version:
-    description: The RKE2 release, e.g. C(v1.33.5+rke2r1).
+    description: The RKE2 release, e.g. C(v1.33.5+rke2r1). Required unless O(state=absent).
     type: str
-    required: true
   arch:
     description: The artifacts' architecture.
     type: str
     default: amd64
   artifact_bucket:
-    description: The S3 bucket holding the release files.
+    description: The S3 bucket holding the release files. Required unless O(state=absent).
     type: str
-    required: true
   artifact_prefix:
-    description: Key prefix of the release files in the bucket.
+    description: Key prefix of the release files in the bucket. Required unless O(state=absent).
     type: str
-    required: true
   image_archives:
     description: Base names of the image archives to install, e.g. C(rke2-images-core), C(rke2-images-canal).
     type: list
@@ -67,25 +72,22 @@ options:
     type: path
     default: /var/lib/rancher/rke2-artifacts
   token_parameter:
-    description: Name of the SSM SecureString parameter holding the cluster token.
+    description: Name of the SSM SecureString parameter holding the cluster token. Required unless O(state=absent).
     type: str
-    required: true
   token_file:
     description: The token file that C(config.yaml) names as C(token-file).
     type: path
     default: /etc/rancher/rke2/token
   config:
-    description: The content of C(config.yaml) (rendered by the role; never holds the token).
+    description: The content of C(config.yaml) (rendered by the role; never holds the token). Required unless O(state=absent).
     type: str
-    required: true
   config_path:
     description: Path of C(config.yaml).
     type: path
     default: /etc/rancher/rke2/config.yaml
   region:
-    description: AWS region of the S3 and SSM calls.
+    description: AWS region of the S3 and SSM calls. Required unless O(state=absent).
     type: str
-    required: true
   aws_endpoint_url:
     description: An endpoint for S3 and SSM instead of the regional ones (the sandbox's VPC endpoint).
     type: str
@@ -107,10 +109,24 @@ options:
     description: Stop and mask C(docker.service) when it exists.
     type: bool
     default: true
+  cis:
+    description: Prepare the host for the CIS profile (the etcd user and the CIS kernel parameters).
+    type: bool
+    default: false
+  manifests:
+    description: On a server, auto-deploy manifests, file name to content (e.g. the cloud controller's HelmChart).
+    type: dict
+    default: {}
+  data_dir:
+    description: RKE2's data directory.
+    type: path
+    default: /var/lib/rancher/rke2
   state:
-    description: C(started) installs, configures and starts; C(installed) (bake mode) installs only.
+    description:
+      - C(started) installs, configures and starts; C(installed) (bake mode) installs only; C(absent)
+        uninstalls.
     type: str
-    choices: [started, installed]
+    choices: [started, installed, absent]
     default: started
 notes:
   - Needs only Python 3, C(systemctl) and C(ip) on the node (no boto3, no AWS CLI).
@@ -173,10 +189,16 @@ from ansible_collections.org.platform.plugins.module_utils.rke2_node import (
 
 BIN = "/usr/local/bin/rke2"
 IMAGES_DIR = "/var/lib/rancher/rke2/agent/images"
+NEEDED = ["version", "artifact_bucket", "artifact_prefix", "region"]
+MANIFEST_NAME = re.compile(r"[a-z0-9][a-z0-9.-]*[.]yaml")
+# Where the release puts its scripts and share files: tarball under /usr/local (or /opt/rke2 when /usr/local is
+# read-only), RPM under /usr (docs.rke2.io install/uninstall).
+PREFIXES = ("/usr/local", "/opt/rke2", "/usr")
+CIS_SYSCTL = "/etc/sysctl.d/60-rke2-cis.conf"
 
 
-def _run(argv, **kw):
-    return subprocess.run(argv, capture_output=True, text=True, check=False, timeout=120, **kw)
+def _run(argv, timeout=120, **kw):
+    return subprocess.run(argv, capture_output=True, text=True, check=False, timeout=timeout, **kw)
 
 
 def _write_if_changed(path: str, text: str, mode: int) -> bool:
@@ -316,31 +338,115 @@ def _systemctl(module, *argv):
         module.fail_json(msg=f"systemctl {' '.join(argv)} failed: {done.stderr.strip()}")
 
 
+def _cis_host(module) -> list[str]:
+    """The host prerequisites of profile: cis: an etcd system user in /etc/passwd, the CIS kernel parameters."""
+    actions = []
+    with open("/etc/passwd", encoding="utf-8") as handle:
+        has_etcd = any(line.startswith("etcd:") for line in handle)
+    if not has_etcd:
+        actions.append("etcd-user")
+        if not module.check_mode:
+            added = _run(["useradd", "-r", "-c", "etcd user", "-s", "/sbin/nologin", "-M", "etcd", "-U"])
+            if added.returncode != 0:
+                module.fail_json(msg=f"useradd etcd failed: {added.stderr.strip()}")
+    source = next((f"{prefix}/share/rke2/rke2-cis-sysctl.conf" for prefix in PREFIXES
+                   if os.path.exists(f"{prefix}/share/rke2/rke2-cis-sysctl.conf")), None)  # fmt: skip
+    if source is None and not module.check_mode:
+        module.fail_json(msg="profile cis: the release installed no share/rke2/rke2-cis-sysctl.conf; nothing started")
+    wanted = _read(source) if source else None  # None in check mode before the install: it would come with it
+    if wanted is None or _read(CIS_SYSCTL) != wanted:
+        actions.append("cis-sysctl")
+        if not module.check_mode:
+            _write_if_changed(CIS_SYSCTL, wanted, 0o644)
+            _systemctl(module, "restart", "systemd-sysctl.service")
+    return actions
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+
+
+def _manifests(module, p) -> list[str]:
+    actions = []
+    for name, content in sorted(p["manifests"].items()):
+        path = os.path.join(p["data_dir"], "server", "manifests", name)
+        if _read(path) == content and (os.stat(path).st_mode & 0o777) == 0o600:
+            continue
+        actions.append(f"manifest {name}")
+        if not module.check_mode:
+            _write_if_changed(path, content, 0o600)
+    return actions
+
+
+def _uninstall(module, p) -> list[str]:
+    """rke2-uninstall.sh (it runs rke2-killall.sh first), then what the role itself put on the node."""
+    actions = []
+    script = next((f"{prefix}/bin/rke2-uninstall.sh" for prefix in PREFIXES
+                   if os.path.exists(f"{prefix}/bin/rke2-uninstall.sh")), None)  # fmt: skip
+    if script:
+        actions.append("uninstall")
+        if not module.check_mode:
+            done = _run(["sh", script], timeout=600)
+            if done.returncode != 0:
+                module.fail_json(msg=f"{script} failed (rc {done.returncode}): {(done.stdout + done.stderr)[-1500:]}")
+    elif any(os.path.exists(f"{prefix}/bin/rke2") for prefix in PREFIXES):
+        module.fail_json(msg="rke2 is installed but no rke2-uninstall.sh is next to it; nothing was changed")
+    for path, what in ((p["artifact_dir"], "artifacts"), (p["token_file"], "token-file")):
+        if os.path.lexists(path):
+            actions.append(what)
+            if not module.check_mode:
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path)
+                else:
+                    os.unlink(path)
+    return actions
+
+
 def main():
     module = AnsibleModule(
         argument_spec={
             "type": {"type": "str", "choices": ["server", "agent"], "required": True},
-            "version": {"type": "str", "required": True},
+            "version": {"type": "str"},
             "arch": {"type": "str", "default": "amd64"},
-            "artifact_bucket": {"type": "str", "required": True},
-            "artifact_prefix": {"type": "str", "required": True},
+            "artifact_bucket": {"type": "str"},
+            "artifact_prefix": {"type": "str"},
             "image_archives": {"type": "list", "elements": "str", "default": []},
             "artifact_dir": {"type": "path", "default": "/var/lib/rancher/rke2-artifacts"},
-            "token_parameter": {"type": "str", "required": True, "no_log": False},  # a name, not the token
+            "token_parameter": {"type": "str", "no_log": False},  # a name, not the token
             "token_file": {"type": "path", "default": "/etc/rancher/rke2/token"},
-            "config": {"type": "str", "required": True},
+            "config": {"type": "str"},
             "config_path": {"type": "path", "default": "/etc/rancher/rke2/config.yaml"},
-            "region": {"type": "str", "required": True},
+            "region": {"type": "str"},
             "aws_endpoint_url": {"type": "str", "default": ""},
             "imds_endpoint": {"type": "str", "default": ""},
             "default_route": {"type": "str", "choices": ["check", "blackhole"], "default": "check"},
             "require_iptables": {"type": "bool", "default": True},
             "mask_docker": {"type": "bool", "default": True},
-            "state": {"type": "str", "choices": ["started", "installed"], "default": "started"},
+            "cis": {"type": "bool", "default": False},
+            "manifests": {"type": "dict", "default": {}},
+            "data_dir": {"type": "path", "default": "/var/lib/rancher/rke2"},
+            "state": {"type": "str", "choices": ["started", "installed", "absent"], "default": "started"},
         },
+        required_if=[
+            ("state", "started", [*NEEDED, "token_parameter", "config"]),
+            ("state", "installed", NEEDED),
+        ],
         supports_check_mode=True,
     )
     p = module.params
+    if p["state"] == "absent":
+        actions = _uninstall(module, p)
+        module.exit_json(changed=bool(actions), actions=actions, unit=f"rke2-{p['type']}.service", node_name="")
+    bad = [name for name in p["manifests"] if not MANIFEST_NAME.fullmatch(name)]
+    if bad or (p["manifests"] and p["type"] != "server"):
+        module.fail_json(
+            msg=f"manifests are for servers, named like name.yaml (not {', '.join(bad) or p['type']}); nothing was changed"
+        )
+    p["config"] = p["config"] or ""
     if re.search(r"^\s*(token|agent-token)\s*:", p["config"], re.MULTILINE):
         module.fail_json(msg="config.yaml must name the token-file, never hold the token; nothing was changed")
     unit = f"rke2-{p['type']}.service"
@@ -358,6 +464,7 @@ def main():
         module.fail_json(msg=f"{exc}; nothing was changed")
     installed = _install(module, p, aws, sums)
     actions += installed
+    actions += _cis_host(module) if p["cis"] else []
     changed_files = []
     if p["state"] == "started":
         if reads_token and not token:
@@ -371,6 +478,7 @@ def main():
                 changed_files.append("config")
         del token
     actions += changed_files
+    actions += _manifests(module, p) if p["state"] == "started" else []
     actions += _mask_docker(module) if p["mask_docker"] else []
     if p["state"] == "started":
         actions += _service(module, unit, restart=bool(installed or changed_files))

@@ -43,6 +43,12 @@ options:
     type: list
     elements: str
     default: []
+  version:
+    description:
+      - On a server, the release the O(nodes) must report (C(status.nodeInfo.kubeletVersion)), so that after an
+        upgrade the wait ends only once the restarted node runs it; empty accepts any.
+    type: str
+    default: ""
   timeout:
     description: Seconds until the wait fails (at least 1).
     type: int
@@ -78,12 +84,17 @@ ready:
   type: list
   elements: str
   sample: [ip-10-61-10-4, ip-10-61-10-5]
+nodes:
+  description:
+    - On a server, every node of the cluster as the API lists it (the role uses the versions to see which
+      nodes an upgrade will restart, so that it drains only those).
+  returned: success, on a server
+  type: list
+  elements: dict
+  sample: [{name: ip-10-61-10-4, internal_ip: 10.61.10.4, version: v1.33.5+rke2r1, ready: true, unschedulable: false}]
 """
 
-import base64
-import json
 import os
-import re
 import shutil
 import ssl
 import subprocess
@@ -93,6 +104,7 @@ import urllib.error
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
+from ansible_collections.org.platform.plugins.module_utils.rke2_api import kubeconfig_tls, node_summary, request
 
 REFUSED = ("401 Unauthorized", "token is not valid", "different token", "token CA hash does not match")
 
@@ -112,40 +124,9 @@ def _get(url: str, tls: dict) -> tuple[int, str]:
         return 0, str(getattr(exc, "reason", exc))
 
 
-def _kubeconfig_tls(path: str, workdir: str) -> dict | None:
-    """The kubeconfig's CA and admin client certificate (inline *-data fields) as 0600 files in workdir."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-    except FileNotFoundError:
-        return None
-    fields = dict(
-        re.findall(r"^\s*(certificate-authority-data|client-certificate-data|client-key-data):\s*(\S+)", text, re.M)
-    )
-    if len(fields) != 3:
-        return None
-    files = {}
-    for key, value in fields.items():
-        files[key] = os.path.join(workdir, key)
-        with open(os.open(files[key], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
-            out.write(base64.b64decode(value))
-    return {
-        "ca_path": files["certificate-authority-data"],
-        "client_cert": files["client-certificate-data"],
-        "client_key": files["client-key-data"],
-    }
-
-
-def _ready_nodes(tls: dict) -> set[str]:
-    status, body = _get("https://127.0.0.1:6443/api/v1/nodes", tls)
-    if status != 200:
-        return set()
-    ready = set()
-    for item in json.loads(body).get("items", []):
-        for condition in item.get("status", {}).get("conditions", []):
-            if condition.get("type") == "Ready" and condition.get("status") == "True":
-                ready.add(item["metadata"]["name"])
-    return ready
+def _nodes(tls: dict) -> list[dict]:
+    status, body = request("GET", "/api/v1/nodes", tls)
+    return [node_summary(item) for item in body.get("items", [])] if status == 200 and isinstance(body, dict) else []
 
 
 def _refusal(unit: str) -> str | None:
@@ -165,6 +146,7 @@ def main():
             "type": {"type": "str", "choices": ["server", "agent"], "required": True},
             "node_name": {"type": "str", "required": True},
             "nodes": {"type": "list", "elements": "str", "default": []},
+            "version": {"type": "str", "default": ""},
             "timeout": {"type": "int", "default": 240},
             "data_dir": {"type": "path", "default": "/var/lib/rancher/rke2"},
             "kubeconfig": {"type": "path", "default": "/etc/rancher/rke2/rke2.yaml"},
@@ -195,14 +177,16 @@ def main():
             else:
                 ca = os.path.join(p["data_dir"], "server/tls/server-ca.crt")
                 ping = _get("https://127.0.0.1:9345/ping", {"ca_path": ca}) if os.path.exists(ca) else (0, "")
-                tls = _kubeconfig_tls(p["kubeconfig"], workdir)
+                tls = kubeconfig_tls(p["kubeconfig"], workdir)
                 wanted = set(p["nodes"] or [name])
-                ready = _ready_nodes(tls) if ping == (200, "pong") and tls else set()
+                listed = _nodes(tls) if ping == (200, "pong") and tls else []
+                ready = {n["name"] for n in listed if n["ready"] and p["version"] in ("", n["version"])}
                 if wanted <= ready:
-                    module.exit_json(changed=False, ready=sorted(wanted), waited_s=round(time.monotonic() - started, 1))
+                    waited = round(time.monotonic() - started, 1)
+                    module.exit_json(changed=False, ready=sorted(wanted), nodes=listed, waited_s=waited)
                 waiting = (
                     "the supervisor to answer /ping" if ping != (200, "pong")
-                    else f"nodes Ready: {', '.join(sorted(wanted - ready))}"
+                    else f"nodes Ready{' on ' + p['version'] if p['version'] else ''}: {', '.join(sorted(wanted - ready))}"
                 )  # fmt: skip
             time.sleep(2)
     finally:
