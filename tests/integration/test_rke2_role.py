@@ -10,13 +10,19 @@ a rerun changes nothing in at most 3 node tasks per node, and neither the genera
 kubeconfig's client key is in any log, result, config.yaml or transfer object. The second gives a third,
 untouched node a corrupt tarball, a missing image archive and a checksum file that does not list one: each
 fails naming the file and installs nothing. The third refuses a token parameter under another KMS key.
+Day 2 on the same nodes: an upgrade rolls and drains the agent and a broken release stops at the server; a
+label change restarts the agent alone; the uninstall playbook refuses a bad request, uninstalls the agent
+(which then joins again), and a whole one-node cluster; bake mode with the CIS profile's host prerequisites.
 Needs root, systemd-nspawn, debootstrap and kubectl (Debian's kubernetes-client, or ORG_PLATFORM_KUBECTL).
 """
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -31,14 +37,22 @@ from sandbox.nodes import net
 from sandbox.rke2 import build
 from sandbox.services import REPO_ROOT, Sandbox
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow(seconds=70)]
+pytestmark = [pytest.mark.integration, pytest.mark.slow(seconds=270)]
 
 VERSION = "v1.33.5+rke2r1"
+NEXT = "v1.33.6+rke2r1"  # the upgrade
+BROKEN = "v1.33.7+rke2r1"  # an upgrade whose tarball fails its checksum
 VPC_CIDR = "10.63.0.0/16"
 ENDPOINT = net.endpoint_address(VPC_CIDR)
 ARTIFACTS = "sandbox-rke2-artifacts"
 TOKEN_PARAMETER = "/sandbox/rke2/token"
 WRONG_PARAMETER = "/sandbox/rke2/not-the-token"
+
+
+def build_release(state_dir: Path, version: str) -> Path:
+    out = state_dir / f"release-{version}"
+    build.build(version, "amd64", out)
+    return out
 
 
 def _kubectl() -> str | None:
@@ -91,7 +105,7 @@ def fleet(tmp_path_factory):
         assert left == {"machines": [], "mounts": [], "netns": [], "links": []}, left
 
 
-def _inventory(fleet, tmp_path, agent_vars: dict) -> Path:
+def _inventory(fleet, tmp_path, agent_vars: dict, **all_vars) -> Path:
     server, agent = fleet["ids"]
     hostvars = {
         server: {"private_ip_address": fleet["ips"][server]},
@@ -120,6 +134,7 @@ def _inventory(fleet, tmp_path, agent_vars: dict) -> Path:
                 "rke2_default_route": "blackhole",  # the sandbox VPC has no route out, as in the airgap docs
                 "rke2_node_labels": ["org.platform/cluster=sandbox"],
                 "rke2_kubeconfig_path": str(tmp_path / "admin.kubeconfig"),
+                **all_vars,
             },
             "children": {
                 "rke2_servers": {"hosts": {server: hostvars[server]}},
@@ -132,9 +147,10 @@ def _inventory(fleet, tmp_path, agent_vars: dict) -> Path:
     return path
 
 
-def _play(fleet, tmp_path, agent_vars=None, inventory=None):
+def _play(fleet, tmp_path, agent_vars=None, inventory=None, playbook="playbooks/rke2.yml", extra=None):
     inventory = inventory or _inventory(fleet, tmp_path, agent_vars or {})
-    argv = [str(nodes.VENV_BIN / "ansible-playbook"), "-i", str(inventory), "playbooks/rke2.yml"]
+    argv = [str(nodes.VENV_BIN / "ansible-playbook"), "-i", str(inventory), playbook]
+    argv += ["-e", json.dumps(extra)] if extra else []
     before = {i: c["started"] for i, c in nodes._session_counters(fleet).items()}
     started = time.monotonic()
     run = subprocess.run(
@@ -238,6 +254,135 @@ def test_install_refuse_a_wrong_token_join_ready_and_rerun_changes_nothing(fleet
     assert c["s3"].list_objects_v2(Bucket=nodes.BUCKET).get("KeyCount", 0) == 0
 
 
+def _nodes_json(fleet, kubeconfig: Path) -> dict[str, dict]:
+    listing = _kubectl_in_vpc(fleet, kubeconfig, "get", "nodes", "-o", "json")
+    assert listing.returncode == 0, listing.stderr
+    return {item["status"]["addresses"][0]["address"]: item for item in json.loads(listing.stdout)["items"]}
+
+
+def _node_task(out: str, host: str) -> str:
+    """ok or changed: how the host's rke2_node task (install, configure, start) ended in this run."""
+    blocks = out.split("TASK [org.platform.rke2 : Install, configure and start RKE2")[1:]
+    found = [re.search(rf"^(ok|changed): \[{host}\]", block.split("TASK [")[0], re.M) for block in blocks]
+    return next(match.group(1) for match in found if match)
+
+
+def _journal(fleet, host: str, unit: str) -> str:
+    return nodes.node_exec(fleet["state_dir"], host, "journalctl", "-u", unit, "--no-pager", "-o", "cat").stdout
+
+
+def test_an_upgrade_drains_the_agent_rolls_on_and_stops_at_the_first_failure(fleet, tmp_path):
+    """Day 2 on the cluster of the first test: a new release rolls the server, then drains the agent (it
+    carries the workloads: the server is tainted CriticalAddonsOnly), upgrades it, waits until it is Ready on
+    the new version and uncordons it. A release whose tarball fails its checksum stops the rollout at the
+    server: the agent is not touched. SIMULATED: the stand-in runs no pods, so the drain has none to evict."""
+    c, state_dir = fleet["c"], fleet["state_dir"]
+    server, agent = fleet["ids"]
+    build.upload(build_release(state_dir, NEXT), ARTIFACTS, fleet["url"], client=c["s3"])
+    kubeconfig = tmp_path / "admin.kubeconfig"
+
+    run, out, seconds, sessions = _play(fleet, tmp_path, inventory=_inventory(fleet, tmp_path, {}, rke2_version=NEXT))
+    print(f"upgrade {VERSION} -> {NEXT}: {seconds:.1f} s, node tasks (sessions) {sessions}")
+    assert run.returncode == 0, out
+    for host in (server, agent):
+        assert "failed=0" in _recap(out, host), out
+    assert out.index("PLAY [RKE2 - first server]") < out.index("PLAY [RKE2 - agents, in batches]")
+    listed = _nodes_json(fleet, kubeconfig)
+    assert {ip: n["status"]["nodeInfo"]["kubeletVersion"] for ip, n in listed.items()} == {
+        fleet["ips"][server]: NEXT,
+        fleet["ips"][agent]: NEXT,
+    }
+    assert not any(n["spec"].get("unschedulable") for n in listed.values()), listed
+    agent_name = listed[fleet["ips"][agent]]["metadata"]["name"]
+    journal = _journal(fleet, server, "rke2-server")
+    assert f"Node {agent_name} cordoned" in journal, journal
+    assert journal.index(f"Node {agent_name} cordoned") < journal.index(f"Node {agent_name} uncordoned"), journal
+    server_name = listed[fleet["ips"][server]]["metadata"]["name"]
+    assert f"Node {server_name} cordoned" not in journal  # a dedicated server carries no workload: not drained
+
+    # A rerun on the new release changes nothing and drains nothing.
+    run, out, seconds, sessions = _play(fleet, tmp_path, inventory=_inventory(fleet, tmp_path, {}, rke2_version=NEXT))
+    assert run.returncode == 0, out
+    for host in (server, agent):
+        assert "changed=0" in _recap(out, host), out
+        assert sessions[host] <= 3, sessions
+
+    # The next release is broken (its tarball fails the checksum): the server fails, the rollout stops there.
+    broken = build_release(state_dir, BROKEN)
+    build.upload(broken, ARTIFACTS, fleet["url"], client=c["s3"])
+    c["s3"].put_object(Bucket=ARTIFACTS, Key=f"rke2/{BROKEN}/rke2.linux-amd64.tar.gz", Body=b"truncated")
+    before = nodes._session_counters(fleet)[agent]["started"]
+    run, out, _, _ = _play(fleet, tmp_path, inventory=_inventory(fleet, tmp_path, {}, rke2_version=BROKEN))
+    assert run.returncode != 0, out
+    assert f"fatal: [{server}]" in out, out
+    assert "checksum mismatch for rke2.linux-amd64.tar.gz" in out, out
+    assert "PLAY [RKE2 - agents, in batches]" not in out, out
+    assert nodes._session_counters(fleet)[agent]["started"] == before, "the agent was touched"
+    listed = _nodes_json(fleet, kubeconfig)
+    assert {n["status"]["nodeInfo"]["kubeletVersion"] for n in listed.values()} == {NEXT}
+    assert not any(n["spec"].get("unschedulable") for n in listed.values()), listed
+
+
+def test_a_config_change_restarts_only_its_node_and_an_agent_is_uninstalled_and_rejoins(fleet, tmp_path):
+    """A label change on the agent restarts the agent alone. playbooks/rke2_uninstall.yml refuses an unconfirmed
+    request and the first server without the whole cluster, touching no node; then it drains the agent, runs
+    rke2-uninstall.sh, removes the artifacts and the token file, and deletes the Node. A rerun of
+    playbooks/rke2.yml installs the agent again and it joins (a reinstall after uninstall works)."""
+    state_dir = fleet["state_dir"]
+    server, agent = fleet["ids"]
+    labels = {"rke2_node_labels": ["org.platform/cluster=sandbox", "org.platform/pool=batch"]}
+    inventory = _inventory(fleet, tmp_path, labels, rke2_version=NEXT)
+    run, out, _, _ = _play(fleet, tmp_path, inventory=inventory)
+    assert run.returncode == 0, out
+    # The server's config did not change: its node task reports ok and it is not restarted; the agent restarts.
+    assert _node_task(out, server) == "ok", out
+    assert _node_task(out, agent) == "changed", out
+    kubeconfig = tmp_path / "admin.kubeconfig"
+    labelled = _nodes_json(fleet, kubeconfig)[fleet["ips"][agent]]["metadata"]["labels"]
+    assert labelled["org.platform/pool"] == "batch"
+
+    before = {h: nodes._session_counters(fleet)[h]["started"] for h in (server, agent)}
+    for extra, message in [
+        ({"rke2_uninstall": agent, "confirm_uninstall": server}, "confirm_uninstall must repeat rke2_uninstall"),
+        (
+            {"rke2_uninstall": server, "confirm_uninstall": server},
+            f"the first server {server} goes only with the whole",
+        ),
+        ({"rke2_uninstall": "i-nosuch", "confirm_uninstall": "i-nosuch"}, "names no host"),
+    ]:
+        run, out, _, _ = _play(
+            fleet, tmp_path, inventory=inventory, playbook="playbooks/rke2_uninstall.yml", extra=extra
+        )
+        assert run.returncode != 0, out
+        assert message in out, out
+        assert "nothing was changed" in out, out
+    assert {h: nodes._session_counters(fleet)[h]["started"] for h in (server, agent)} == before, "a node was touched"
+
+    extra = {"rke2_uninstall": agent, "confirm_uninstall": agent}
+    run, out, seconds, _ = _play(
+        fleet, tmp_path, inventory=inventory, playbook="playbooks/rke2_uninstall.yml", extra=extra
+    )
+    print(f"uninstall of the agent: {seconds:.1f} s")
+    assert run.returncode == 0, out
+    assert "failed=0" in _recap(out, agent), out
+    left = nodes.node_exec(
+        state_dir, agent, "sh", "-c",
+        "ls -d /usr/local/bin/rke2 /usr/local/lib/systemd/system/rke2-agent.service /etc/rancher/rke2 "
+        "/var/lib/rancher/rke2 /var/lib/rancher/rke2-artifacts 2>/dev/null; systemctl is-active rke2-agent; true",
+    ).stdout  # fmt: skip
+    assert left.split() == ["inactive"], left
+    assert list(_nodes_json(fleet, kubeconfig)) == [fleet["ips"][server]]
+    agent_name = nodes.node_exec(state_dir, agent, "hostname").stdout.strip()
+    assert f"Node {agent_name} deleted from the cluster" in _journal(fleet, server, "rke2-server")
+
+    run, out, seconds, _ = _play(fleet, tmp_path, inventory=inventory)
+    print(f"reinstall of the agent: {seconds:.1f} s")
+    assert run.returncode == 0, out
+    listed = _nodes_json(fleet, kubeconfig)
+    assert set(listed) == {fleet["ips"][server], fleet["ips"][agent]}
+    assert all(n["status"]["conditions"][0]["status"] == "True" for n in listed.values()), listed
+
+
 def _fresh_server_inventory(fleet, tmp_path, bucket: str, **overrides) -> Path:
     """The third node alone, as the first server, pulling its release from ``bucket``."""
     path = _inventory(fleet, tmp_path, {})
@@ -329,3 +474,72 @@ def test_a_token_parameter_under_another_kms_key_is_refused_before_any_node_chan
     run, out, _, _ = _play(fleet, tmp_path, inventory=inventory)
     assert "is encrypted with KMS key" not in out, out
     assert run.returncode == 0, out
+
+
+def test_the_whole_cluster_uninstalled_then_a_cis_node_baked_and_started(fleet, tmp_path):
+    """The third node, a one-server cluster after the test above, is uninstalled whole (no drain, no Node
+    deletion: there is no cluster left to ask). Then bake mode with rke2_profile cis: the release installed and
+    the CIS host prerequisites in place (an etcd system user in /etc/passwd, the release's CIS sysctl file in
+    /etc/sysctl.d), nothing started, no token on the node, and a rerun changes nothing. Started, the stand-in
+    server accepts profile: cis only because the etcd user exists, and with rke2_cloud_provider external the
+    server gets the cloud controller's keys and HelmChart. SIMULATED: a container cannot apply the kernel
+    parameters, and the stand-in says so."""
+    state_dir, fresh = fleet["state_dir"], fleet["fresh"]
+    extra = {"rke2_uninstall": fresh, "confirm_uninstall": fresh}
+    inventory = _fresh_server_inventory(fleet, tmp_path, ARTIFACTS)
+    run, out, _, _ = _play(fleet, tmp_path, inventory=inventory, playbook="playbooks/rke2_uninstall.yml", extra=extra)
+    assert run.returncode == 0, out
+    for task in ("Drain the node", "Delete the node from the cluster"):
+        assert re.search(rf"{task} \(the cluster stays\)\] \**\nskipping: \[", out), out
+    _installed_nothing(fleet)
+    assert nodes.node_exec(state_dir, fresh, "ls", "/etc/rancher/rke2").returncode != 0
+
+    baked = _fresh_server_inventory(fleet, tmp_path, ARTIFACTS, rke2_state="installed", rke2_profile="cis")
+    for attempt in ("bake", "rerun"):
+        run, out, _, _ = _play(fleet, tmp_path, inventory=baked)
+        assert run.returncode == 0, out
+        assert ("changed=0" in _recap(out, fresh)) == (attempt == "rerun"), out
+    passwd = nodes.node_exec(state_dir, fresh, "grep", "^etcd:", "/etc/passwd").stdout
+    assert passwd.startswith("etcd:x:"), passwd
+    assert passwd.strip().endswith(":/sbin/nologin"), passwd
+    sysctl = nodes.node_exec(state_dir, fresh, "cat", "/etc/sysctl.d/60-rke2-cis.conf").stdout
+    shipped = nodes.node_exec(state_dir, fresh, "cat", "/usr/local/share/rke2/rke2-cis-sysctl.conf").stdout
+    assert sysctl == shipped, sysctl
+    assert "vm.overcommit_memory" in sysctl, sysctl
+    state = nodes.node_exec(
+        state_dir, fresh, "sh", "-c", "systemctl is-active rke2-server; ls /etc/rancher/rke2/token; true"
+    )
+    assert state.stdout.split() == ["inactive"], state.stdout
+
+    # Started, with the AWS cloud controller too: the VPC's ec2 and elasticloadbalancing endpoints and the node's
+    # cluster tag pass the controller's checks; the server writes the controller's HelmChart (0600) and the
+    # cloud-provider=external keys. SIMULATED: the chart is a placeholder and the stand-in deploys no manifest.
+    c = fleet["c"]
+    vpc = c["ec2"].describe_vpcs(Filters=[{"Name": "cidr", "Values": [VPC_CIDR]}])["Vpcs"][0]["VpcId"]
+    for service in ("ec2", "elasticloadbalancing"):
+        name = f"com.amazonaws.us-east-1.{service}"
+        c["ec2"].create_vpc_endpoint(VpcId=vpc, ServiceName=name, VpcEndpointType="Interface")
+    chart = tmp_path / "aws-cloud-controller-manager-0.0.8.tgz"
+    chart.write_bytes(gzip.compress(b"SIMULATED: a placeholder, not the chart"))
+    ccm = {"rke2_cloud_provider": "external", "rke2_aws_ccm_chart_file": str(chart), "rke2_vpc_id": vpc}
+    started = _fresh_server_inventory(fleet, tmp_path, ARTIFACTS, rke2_profile="cis", rke2_cluster_id="sandbox", **ccm)
+    document = json.loads(started.read_text())
+    document["all"]["children"]["rke2_servers"]["hosts"][fresh]["tags"] = {"kubernetes.io/cluster/sandbox": "owned"}
+    started.write_text(json.dumps(document))
+    run, out, _, _ = _play(fleet, tmp_path, inventory=started)
+    assert run.returncode == 0, out
+    config = nodes.node_exec(state_dir, fresh, "cat", "/etc/rancher/rke2/config.yaml").stdout
+    for line in (
+        'profile: "cis"',
+        'kubelet-arg: ["cloud-provider=external"]',
+        "disable-cloud-controller: true",
+        'kube-apiserver-arg: ["cloud-provider=external"]',
+        "node-name-from-cloud-provider-metadata: true",
+    ):
+        assert line in config, config
+    manifest = "/var/lib/rancher/rke2/server/manifests/aws-cloud-controller-manager.yaml"
+    assert nodes.node_exec(state_dir, fresh, "stat", "-c", "%a", manifest).stdout.strip() == "600"
+    written = yaml.safe_load(nodes.node_exec(state_dir, fresh, "cat", manifest).stdout)
+    assert base64.b64decode(written["spec"]["chartContent"]) == chart.read_bytes()
+    assert "--cluster-name=sandbox" in yaml.safe_load(written["spec"]["valuesContent"])["args"]
+    assert "SIMULATED" in _journal(fleet, fresh, "rke2-server")
