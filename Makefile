@@ -183,6 +183,7 @@ bench: deps
 	$(PY) -m benchmarks.plan_gate
 	$(SANDBOX_ENV) $(PY) -m benchmarks.run_log
 	$(SANDBOX_ENV) $(PY) -m benchmarks.ssm
+	$(SANDBOX_ENV) $(PY) -m benchmarks.rke2
 
 clean: sandbox-down
 	rm -rf .sandbox .work logs/*/ .pytest_cache
