@@ -124,6 +124,29 @@ def create_state_backend(bucket: str, table: str = "terraform-state-lock", kms: 
     return None
 
 
+def throwaway_kubeconfig(directory: Path, server: str) -> tuple[Path, Path, Path]:
+    """A kubeconfig shaped as RKE2 writes it (CA and admin certificate inline), from one throwaway self-signed
+    P-256 pair valid for 127.0.0.1: (certificate, key, kubeconfig). The certificate serves a loopback test API too.
+    """
+    import base64
+    import subprocess
+
+    key, cert = directory / "throwaway.key", directory / "throwaway.crt"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
+         "-subj", "/CN=system:admin", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    b64 = {name: base64.b64encode(path.read_bytes()).decode() for name, path in (("crt", cert), ("key", key))}
+    kubeconfig = directory / "rke2.yaml"
+    kubeconfig.write_text(
+        f"apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: {b64['crt']}\n    server: {server}\n"
+        f"  name: default\nusers:\n- name: default\n  user:\n    client-certificate-data: {b64['crt']}\n"
+        f"    client-key-data: {b64['key']}\n"
+    )
+    return cert, key, kubeconfig
+
+
 @dataclass
 class PlaybookRun:
     rc: int

@@ -128,6 +128,15 @@ def test_make_sandbox_path_with_nodes(tmp_path):
 
         destroyed = run("sandbox/destroy.yml", "-e", "confirm_destroy=sandbox")
         assert destroyed.returncode == 0, (destroyed.stdout + destroyed.stderr)[-6000:]
+        # The teardown's graceful phase ran on the live server, through its API (the stand-in has no
+        # LoadBalancer Service), before the fleet stopped; the teardown did not try it again on a gone node.
+        assert (
+            f"SIMULATED: the RKE2 stand-in's API, graceful phase on {server}: no LoadBalancer Service and no Ingress"
+            in destroyed.stdout
+        ), destroyed.stdout[-6000:]
+        assert "graceful phase skipped: the server node" not in destroyed.stdout
+        assert "graceful phase skipped: no control plane" not in destroyed.stdout
+        assert "TargetNotConnected" not in destroyed.stdout + destroyed.stderr
         states = nodes._states(c["ec2"], [i["InstanceId"] for i in fleet.values()])
         assert set(states.values()) == {"terminated"}, states
         assert nodes.machine_processes(state_dir) == []

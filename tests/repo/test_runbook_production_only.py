@@ -73,10 +73,12 @@ def test_the_sandbox_entry_points_compose_the_runbook():
     site = yaml.safe_load((REPO_ROOT / "sandbox" / "site.yml").read_text())
     destroy = yaml.safe_load((REPO_ROOT / "sandbox" / "destroy.yml").read_text())
     assert [p["ansible.builtin.import_playbook"] for p in site] == ["playbooks/seed.yml", "../site.yml"]
-    # The teardown's own guard first (a refused teardown changes nothing), then the seeded fleet goes (the twins
-    # of the compute stacks terminate no instance), then the teardown runbook, then the unseed.
+    # The teardown's own guard first (a refused teardown changes nothing), then the teardown's graceful phase on
+    # the running cluster, then the seeded fleet goes (the twins of the compute stacks terminate no instance),
+    # then the teardown runbook (which does not repeat the graceful phase), then the unseed.
     assert [p["ansible.builtin.import_playbook"] for p in destroy] == [
         "../playbooks/destroy_guard.yml",
+        "../playbooks/teardown_graceful.yml",
         "playbooks/fleet.yml",
         "../destroy.yml",
         "playbooks/unseed.yml",

@@ -48,19 +48,27 @@ def kubeconfig_tls(path: str, workdir: str) -> dict | None:
     }
 
 
-def request(method: str, path: str, tls: dict, body: dict | None = None, content_type: str = "application/json"):
-    """(status, decoded JSON or text); status 0 with the reason when the API does not answer."""
+def request(
+    method: str,
+    path: str,
+    tls: dict,
+    body: dict | None = None,
+    content_type: str = "application/json",
+    api: str = API,
+    timeout: float = 10,
+):
+    """(status, decoded JSON or text); status 0 with the reason when the API does not answer in time."""
     data = json.dumps(body).encode() if body is not None else None
     headers = {"Accept": "application/json"} | ({"Content-Type": content_type} if data is not None else {})
     try:
         with open_url(
-            API + path, data=data, method=method, headers=headers, timeout=10, use_proxy=False, **tls
+            api + path, data=data, method=method, headers=headers, timeout=timeout, use_proxy=False, **tls
         ) as answer:
             raw = answer.read().decode()
             status = answer.status
     except urllib.error.HTTPError as exc:
         raw, status = exc.read().decode(errors="replace"), exc.code
-    except (urllib.error.URLError, OSError, ssl.SSLError) as exc:
+    except (urllib.error.URLError, OSError, ssl.SSLError, TimeoutError) as exc:
         return 0, str(getattr(exc, "reason", exc))
     try:
         return status, json.loads(raw) if raw[:1] in "[{" else raw
