@@ -243,6 +243,11 @@ def test_install_refuse_a_wrong_token_join_ready_and_rerun_changes_nothing(fleet
         config = nodes.node_exec(state_dir, host, "cat", "/etc/rancher/rke2/config.yaml").stdout
         assert "token-file: /etc/rancher/rke2/token" in config
         assert secret not in config
+        # The kernel's part, for every boot: the CNI's modules and the bridge/forwarding sysctls.
+        kernel = nodes.node_exec(state_dir, host, "cat", "/etc/modules-load.d/rke2.conf", "/etc/sysctl.d/90-rke2.conf")
+        assert kernel.stdout.startswith("br_netfilter\noverlay\n"), kernel.stdout
+        assert "net.bridge.bridge-nf-call-iptables = 1" in kernel.stdout
+        assert "net.ipv4.ip_forward = 1" in kernel.stdout
     assert secret not in out
     assert client_key not in out
     leaked = [
@@ -324,10 +329,11 @@ def test_an_upgrade_drains_the_agent_rolls_on_and_stops_at_the_first_failure(fle
 
 
 def test_a_config_change_restarts_only_its_node_and_an_agent_is_uninstalled_and_rejoins(fleet, tmp_path):
-    """A label change on the agent restarts the agent alone. playbooks/rke2_uninstall.yml refuses an unconfirmed
+    """A label change on the agent restarts the agent alone; an agent that never becomes Ready stops the rollout
+    naming it. playbooks/rke2_uninstall.yml refuses an unconfirmed
     request and the first server without the whole cluster, touching no node; then it drains the agent, runs
-    rke2-uninstall.sh, removes the artifacts and the token file, and deletes the Node. A rerun of
-    playbooks/rke2.yml installs the agent again and it joins (a reinstall after uninstall works)."""
+    rke2-uninstall.sh, removes the artifacts and the token file, and deletes the Node (the broken agent goes).
+    A rerun of playbooks/rke2.yml installs the agent again and it joins (a reinstall after uninstall works)."""
     state_dir = fleet["state_dir"]
     server, agent = fleet["ids"]
     labels = {"rke2_node_labels": ["org.platform/cluster=sandbox", "org.platform/pool=batch"]}
@@ -340,6 +346,22 @@ def test_a_config_change_restarts_only_its_node_and_an_agent_is_uninstalled_and_
     kubeconfig = tmp_path / "admin.kubeconfig"
     labelled = _nodes_json(fleet, kubeconfig)[fleet["ips"][agent]]["metadata"]["labels"]
     assert labelled["org.platform/pool"] == "batch"
+
+    # A node that never becomes Ready stops the rollout, named: the agent loses its core image archive (the
+    # stand-in then reports KubeletNotReady) and the release's archive list leaves it out, so nothing mends it.
+    agent_name = _nodes_json(fleet, kubeconfig)[fleet["ips"][agent]]["metadata"]["name"]
+    nodes.node_exec(state_dir, agent, "sh", "-c", "rm /var/lib/rancher/rke2/agent/images/rke2-images-core.*")
+    broken = _inventory(
+        fleet,
+        tmp_path,
+        labels | {"rke2_image_archives": ["rke2-images-canal"]},
+        rke2_version=NEXT,
+        rke2_wait_timeout=15,
+    )
+    run, out, _, _ = _play(fleet, tmp_path, inventory=broken)
+    assert run.returncode != 0, out
+    assert f"still waiting after 15 s for nodes Ready on {NEXT}: {agent_name}; the rollout stops here" in out, out
+    inventory = _inventory(fleet, tmp_path, labels, rke2_version=NEXT)  # the same file again, as it was
 
     before = {h: nodes._session_counters(fleet)[h]["started"] for h in (server, agent)}
     for extra, message in [
@@ -372,7 +394,6 @@ def test_a_config_change_restarts_only_its_node_and_an_agent_is_uninstalled_and_
     ).stdout  # fmt: skip
     assert left.split() == ["inactive"], left
     assert list(_nodes_json(fleet, kubeconfig)) == [fleet["ips"][server]]
-    agent_name = nodes.node_exec(state_dir, agent, "hostname").stdout.strip()
     assert f"Node {agent_name} deleted from the cluster" in _journal(fleet, server, "rke2-server")
 
     run, out, seconds, _ = _play(fleet, tmp_path, inventory=inventory)

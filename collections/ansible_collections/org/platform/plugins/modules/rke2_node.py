@@ -19,7 +19,9 @@ description:
     through the SSM endpoint) and writes it, mode 0600, as the token file; writes C(config.yaml) when its
     content differs. The token is never returned or logged.
   - Stops and masks Docker when present (its FORWARD DROP rules break the CNI), checks the default route
-    (optionally adds a black-hole one, see the RKE2 airgap docs) and C(iptables).
+    (optionally adds a black-hole one, see the RKE2 airgap docs) and C(iptables), and writes the kernel's
+    part (C(/etc/modules-load.d/rke2.conf) with C(br_netfilter) and C(overlay), loaded if they are not;
+    C(/etc/sysctl.d/90-rke2.conf) with bridged traffic through iptables and forwarding on, applied).
   - Enables the unit, and starts it (or restarts it after a change) with C(--no-block), so the SSM command
     returns at once; M(org.platform.rke2_wait) then polls readiness on the node.
   - With O(cis), prepares the host for RKE2's CIS profile (rke2-docs C(security/hardening_guide.md)), with an
@@ -195,6 +197,15 @@ MANIFEST_NAME = re.compile(r"[a-z0-9][a-z0-9.-]*[.]yaml")
 # read-only), RPM under /usr (docs.rke2.io install/uninstall).
 PREFIXES = ("/usr/local", "/opt/rke2", "/usr")
 CIS_SYSCTL = "/etc/sysctl.d/60-rke2-cis.conf"
+# What the CNI needs of the kernel (RKE2 requirements; the EKS AMI does the same): the bridge netfilter and
+# overlay modules, loaded at every boot, and bridged traffic through iptables with forwarding on.
+KERNEL_MODULES = ("br_netfilter", "overlay")
+MODULES_FILE = "/etc/modules-load.d/rke2.conf"
+SYSCTL_FILE = "/etc/sysctl.d/90-rke2.conf"
+SYSCTLS = (
+    "# Managed by org.platform.rke2_node\n"
+    "net.bridge.bridge-nf-call-iptables = 1\nnet.bridge.bridge-nf-call-ip6tables = 1\nnet.ipv4.ip_forward = 1\n"
+)
 
 
 def _run(argv, timeout=120, **kw):
@@ -338,6 +349,34 @@ def _systemctl(module, *argv):
         module.fail_json(msg=f"systemctl {' '.join(argv)} failed: {done.stderr.strip()}")
 
 
+def _kernel(module) -> list[str]:
+    """The modules-load.d and sysctl.d files (applied now and at every boot); the modules loaded if they are not."""
+    actions = []
+    wanted = ((MODULES_FILE, "".join(f"{name}\n" for name in KERNEL_MODULES), "kernel-modules"),
+              (SYSCTL_FILE, SYSCTLS, "sysctl"))  # fmt: skip
+    for path, text, what in wanted:
+        if _read(path) != text:
+            actions.append(what)
+            if not module.check_mode:
+                _write_if_changed(path, text, 0o644)
+    if module.check_mode:
+        return actions
+    missing = [name for name in KERNEL_MODULES if not os.path.isdir(f"/sys/module/{name}")]
+    loaded = _run(["modprobe", "-a", *missing]) if missing and shutil.which("modprobe") else None
+    if missing and (loaded is None or loaded.returncode != 0):
+        container = _run(["systemd-detect-virt", "--container"]).stdout.strip()
+        if container in ("", "none"):
+            why = loaded.stderr.strip() if loaded else "modprobe is missing (kmod)"
+            module.fail_json(msg=f"cannot load the kernel modules {', '.join(missing)}: {why}")
+        module.warn(
+            f"in a container ({container}) the kernel modules {', '.join(missing)} cannot be loaded: the host's "
+            "kernel has what it has (SIMULATED on sandbox nodes; an EC2 node loads them)"
+        )
+    if "sysctl" in actions:
+        _systemctl(module, "restart", "systemd-sysctl.service")
+    return actions
+
+
 def _cis_host(module) -> list[str]:
     """The host prerequisites of profile: cis: an etcd system user in /etc/passwd, the CIS kernel parameters."""
     actions = []
@@ -464,6 +503,7 @@ def main():
         module.fail_json(msg=f"{exc}; nothing was changed")
     installed = _install(module, p, aws, sums)
     actions += installed
+    actions += _kernel(module)
     actions += _cis_host(module) if p["cis"] else []
     changed_files = []
     if p["state"] == "started":
