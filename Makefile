@@ -4,6 +4,7 @@
 #   make test      lint + ansible-test sanity + every test (unit, integration against the sandbox, Terraform/Packer
 #                  static checks)
 #   make bench     benchmarks (figures go to docs/BENCHMARKS.md)
+#   make molecule  every Molecule scenario (molecule/*), one after the other, each with its wall time (root)
 #   make help      the operator targets (init/plan/apply/destroy ENV=<env>), thin wrappers over the playbooks
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -17,7 +18,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 SANDBOX_ENV := AWS_ACCESS_KEY_ID=emulator-dummy-access-key AWS_SECRET_ACCESS_KEY=emulator-dummy-secret-access-key-0000 AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 PYTEST_ARGS ?=
 
-.PHONY: deps sandbox-deps debian-deps sandbox sandbox-up sandbox-down sandbox-status test lint sanity unit bench clean
+.PHONY: deps sandbox-deps debian-deps sandbox sandbox-up sandbox-down sandbox-status test lint sanity unit bench molecule clean
 .PHONY: help init plan apply drift destroy env-check
 
 # Operator targets (INFRA-001/004): each is one ansible-playbook run, so the run log (logs/global) covers it.
@@ -48,7 +49,7 @@ help:
 	@echo "                         (prod also needs ARGS='-e allow_prod_destroy=true')"
 	@echo "  make drift ENV=dev     per stack: drifted outside Terraform / changes pending / clean, applying nothing"
 	@echo "                         (playbooks/drift.yml; report in logs/drift/; fails unless every stack is clean)"
-	@echo "Project targets: sandbox sandbox-up sandbox-down sandbox-status test unit lint sanity bench lock clean"
+	@echo "Project targets: sandbox sandbox-up sandbox-down sandbox-status test unit lint sanity bench molecule lock clean"
 	@echo "Each run writes logs/global/<UTC stamp>-<run id>_<playbook>_<env>.log; see README \"Logs\"."
 
 env-check:
@@ -184,6 +185,15 @@ bench: deps
 	$(SANDBOX_ENV) $(PY) -m benchmarks.run_log
 	$(SANDBOX_ENV) $(PY) -m benchmarks.ssm
 	$(SANDBOX_ENV) $(PY) -m benchmarks.rke2
+
+# Each scenario brings up and removes its own sandbox (molecule/README.md); make test runs them too, as tests.
+MOLECULE_SCENARIOS := $(sort $(patsubst molecule/%/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
+molecule: deps
+	@for scenario in $(MOLECULE_SCENARIOS); do \
+	  started=$$(date +%s); \
+	  env -u AWS_ENDPOINT_URL $(BIN)/molecule test -s $$scenario; \
+	  echo "molecule test -s $$scenario: $$(( $$(date +%s) - started )) s wall"; \
+	done
 
 clean: sandbox-down
 	rm -rf .sandbox .work logs/*/ .pytest_cache
