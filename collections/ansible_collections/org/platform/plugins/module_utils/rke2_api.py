@@ -12,11 +12,15 @@ client library: the golden image has Python 3 only, and the few calls (nodes, po
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import re
+import shutil
 import ssl
+import tempfile
 import urllib.error
+from collections.abc import Iterator
 
 from ansible.module_utils.urls import open_url
 
@@ -46,6 +50,16 @@ def kubeconfig_tls(path: str, workdir: str) -> dict | None:
         "client_cert": files["client-certificate-data"],
         "client_key": files["client-key-data"],
     }
+
+
+@contextlib.contextmanager
+def admin_tls(path: str) -> Iterator[dict | None]:
+    """kubeconfig_tls in a private directory that is removed afterwards (None: no admin kubeconfig at path)."""
+    workdir = tempfile.mkdtemp(prefix="rke2-api-")
+    try:
+        yield kubeconfig_tls(path, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def request(

@@ -79,13 +79,11 @@ done:
   sample: [{name: ip-10-61-20-7, actions: [cordon, "evict kube-system/coredns-5d7f"]}]
 """
 
-import shutil
-import tempfile
 import time
 import urllib.parse
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.org.platform.plugins.module_utils.rke2_api import kubeconfig_tls, node_summary, request
+from ansible_collections.org.platform.plugins.module_utils.rke2_api import admin_tls, node_summary, request
 
 MERGE_PATCH = "application/merge-patch+json"
 
@@ -154,10 +152,8 @@ def main():
     if p["timeout"] < 1:
         module.fail_json(msg=f"timeout must be at least 1 second, not {p['timeout']}")
     deadline = time.monotonic() + p["timeout"]
-    workdir = tempfile.mkdtemp(prefix="rke2-node-")
     done = []
-    try:
-        tls = kubeconfig_tls(p["kubeconfig"], workdir)
+    with admin_tls(p["kubeconfig"]) as tls:
         if tls is None and p["unless_version"]:
             module.exit_json(changed=False, done=[], msg="no cluster on this server yet: nothing to drain")
         if tls is None:
@@ -198,8 +194,6 @@ def main():
                     actions += _drain(module, tls, name, deadline)
             if actions:
                 done.append({"name": name, "actions": actions})
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
     module.exit_json(changed=bool(done), done=done)
 
 

@@ -69,12 +69,10 @@ waited_s:
   sample: 42.5
 """
 
-import shutil
-import tempfile
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.org.platform.plugins.module_utils.rke2_api import kubeconfig_tls, request
+from ansible_collections.org.platform.plugins.module_utils.rke2_api import admin_tls, request
 
 INGRESSES = "/apis/networking.k8s.io/v1/ingresses"
 # Where each kind lives: its list over all namespaces, the prefix of a namespace's objects, its plural.
@@ -84,13 +82,17 @@ KINDS = {
 }
 
 
+def _request_timeout(deadline: float) -> float:
+    """One API request: at most 10 s, within what is left of the deadline (at least 1 s)."""
+    return max(1.0, min(10.0, deadline - time.monotonic()))
+
+
 def _listing(module, tls: dict, api: str, deadline: float) -> list[tuple[str, str, str]]:
     """(kind, namespace, name) of every Ingress and LoadBalancer Service."""
     found = []
     for kind, where in KINDS.items():
         path, plural = where["all"], where["plural"]
-        timeout = max(1.0, min(10.0, deadline - time.monotonic()))
-        status, body = request("GET", path, tls, api=api, timeout=timeout)
+        status, body = request("GET", path, tls, api=api, timeout=_request_timeout(deadline))
         if kind == "Ingress" and status == 404:
             continue  # this API serves no Ingress kind
         if status != 200 or not isinstance(body, dict):
@@ -117,9 +119,7 @@ def main():
     if p["timeout"] < 1:
         module.fail_json(msg=f"timeout must be at least 1 second, not {p['timeout']}", deleted=[])
     deadline = time.monotonic() + p["timeout"]
-    workdir = tempfile.mkdtemp(prefix="rke2-lb-")
-    try:
-        tls = kubeconfig_tls(p["kubeconfig"], workdir)
+    with admin_tls(p["kubeconfig"]) as tls:
         if tls is None:
             module.fail_json(msg=f"{p['kubeconfig']} is missing or holds no admin certificate", deleted=[])
         api = p["api_url"].rstrip("/")
@@ -130,9 +130,7 @@ def main():
         started = time.monotonic()
         for kind, namespace, name in found:
             path = f"{KINDS[kind]['namespaces']}/{namespace}/{KINDS[kind]['plural']}/{name}"
-            status, body = request(
-                "DELETE", path, tls, api=api, timeout=max(1.0, min(10.0, deadline - time.monotonic()))
-            )
+            status, body = request("DELETE", path, tls, api=api, timeout=_request_timeout(deadline))
             if status not in (200, 202, 404):
                 module.fail_json(
                     msg=f"deleting {kind} {namespace}/{name} failed ({status}): {str(body)[:300]}", deleted=deleted
@@ -145,8 +143,6 @@ def main():
             time.sleep(p["poll_interval"])
             left = _listing(module, tls, api, deadline)
         module.exit_json(changed=True, deleted=deleted, waited_s=round(time.monotonic() - started, 1))
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
