@@ -212,14 +212,13 @@ def _run(argv, timeout=120, **kw):
     return subprocess.run(argv, capture_output=True, text=True, check=False, timeout=timeout, **kw)
 
 
-def _write_if_changed(path: str, text: str, mode: int) -> bool:
-    """Atomically write text (mode set before any byte lands) unless the file already holds it."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            if handle.read() == text and (os.stat(path).st_mode & 0o777) == mode:
-                return False
-    except FileNotFoundError:
-        pass
+def _write_if_changed(path: str, text: str, mode: int, check_mode: bool = False) -> bool:
+    """Atomically write text (mode set before any byte lands) unless the file already holds it with that mode;
+    True when it did not. In check mode only compares."""
+    if _read(path) == text and (os.stat(path).st_mode & 0o777) == mode:
+        return False
+    if check_mode:
+        return True
     os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".rke2-")
     try:
@@ -351,14 +350,9 @@ def _systemctl(module, *argv):
 
 def _kernel(module) -> list[str]:
     """The modules-load.d and sysctl.d files (applied now and at every boot); the modules loaded if they are not."""
-    actions = []
     wanted = ((MODULES_FILE, "".join(f"{name}\n" for name in KERNEL_MODULES), "kernel-modules"),
               (SYSCTL_FILE, SYSCTLS, "sysctl"))  # fmt: skip
-    for path, text, what in wanted:
-        if _read(path) != text:
-            actions.append(what)
-            if not module.check_mode:
-                _write_if_changed(path, text, 0o644)
+    actions = [what for path, text, what in wanted if _write_if_changed(path, text, 0o644, module.check_mode)]
     if module.check_mode:
         return actions
     missing = [name for name in KERNEL_MODULES if not os.path.isdir(f"/sys/module/{name}")]
@@ -388,17 +382,20 @@ def _cis_host(module) -> list[str]:
             added = _run(["useradd", "-r", "-c", "etcd user", "-s", "/sbin/nologin", "-M", "etcd", "-U"])
             if added.returncode != 0:
                 module.fail_json(msg=f"useradd etcd failed: {added.stderr.strip()}")
-    source = next((f"{prefix}/share/rke2/rke2-cis-sysctl.conf" for prefix in PREFIXES
-                   if os.path.exists(f"{prefix}/share/rke2/rke2-cis-sysctl.conf")), None)  # fmt: skip
+    source = _release_file("share/rke2/rke2-cis-sysctl.conf")
     if source is None and not module.check_mode:
         module.fail_json(msg="profile cis: the release installed no share/rke2/rke2-cis-sysctl.conf; nothing started")
-    wanted = _read(source) if source else None  # None in check mode before the install: it would come with it
-    if wanted is None or _read(CIS_SYSCTL) != wanted:
+    # No source in check mode before the install: the file would come with it.
+    if source is None or _write_if_changed(CIS_SYSCTL, _read(source), 0o644, module.check_mode):
         actions.append("cis-sysctl")
         if not module.check_mode:
-            _write_if_changed(CIS_SYSCTL, wanted, 0o644)
             _systemctl(module, "restart", "systemd-sysctl.service")
     return actions
+
+
+def _release_file(relative: str) -> str | None:
+    """The release's file under the first install prefix that has it (tarball, /opt/rke2 or RPM)."""
+    return next((f"{prefix}/{relative}" for prefix in PREFIXES if os.path.exists(f"{prefix}/{relative}")), None)
 
 
 def _read(path: str) -> str | None:
@@ -412,27 +409,24 @@ def _read(path: str) -> str | None:
 def _manifests(module, p) -> list[str]:
     actions = []
     for name, content in sorted(p["manifests"].items()):
-        path = os.path.join(p["data_dir"], "server", "manifests", name)
-        if _read(path) == content and (os.stat(path).st_mode & 0o777) == 0o600:
-            continue
-        actions.append(f"manifest {name}")
-        if not module.check_mode:
-            _write_if_changed(path, content, 0o600)
+        if _write_if_changed(
+            os.path.join(p["data_dir"], "server", "manifests", name), content, 0o600, module.check_mode
+        ):
+            actions.append(f"manifest {name}")
     return actions
 
 
 def _uninstall(module, p) -> list[str]:
     """rke2-uninstall.sh (it runs rke2-killall.sh first), then what the role itself put on the node."""
     actions = []
-    script = next((f"{prefix}/bin/rke2-uninstall.sh" for prefix in PREFIXES
-                   if os.path.exists(f"{prefix}/bin/rke2-uninstall.sh")), None)  # fmt: skip
+    script = _release_file("bin/rke2-uninstall.sh")
     if script:
         actions.append("uninstall")
         if not module.check_mode:
             done = _run(["sh", script], timeout=600)
             if done.returncode != 0:
                 module.fail_json(msg=f"{script} failed (rc {done.returncode}): {(done.stdout + done.stderr)[-1500:]}")
-    elif any(os.path.exists(f"{prefix}/bin/rke2") for prefix in PREFIXES):
+    elif _release_file("bin/rke2"):
         module.fail_json(msg="rke2 is installed but no rke2-uninstall.sh is next to it; nothing was changed")
     for path, what in ((p["artifact_dir"], "artifacts"), (p["token_file"], "token-file")):
         if os.path.lexists(path):
