@@ -38,6 +38,7 @@ from ansible_collections.org.platform.plugins.module_utils._aws import (
     BotoCoreError,
     ClientError,
     boto3_tag_list_to_ansible_dict,
+    error_code,
     is_boto3_error_code,
     paginate,
 )
@@ -253,6 +254,29 @@ def decide(
             candidate,
         )
     return result(False, REASON_FOUND, f"found: {candidate.image_id} ({candidate.name}) is current", candidate)
+
+
+def parameter_in_place(ssm: Any, name: str, value: str, description: str, tags: Mapping[str, str]) -> bool:
+    """Whether SSM parameter ``name`` is already the String ``value`` with this description and exactly these tags.
+
+    What community.aws.ssm_parameter (overwrite_value=changed, purge_tags) compares, so the role can skip that
+    task, one module start-up, when it would change nothing.
+    """
+    try:
+        current = ssm.get_parameter(Name=name)["Parameter"]
+        if current["Type"] != "String" or current["Value"] != value:
+            return False
+        found = ssm.describe_parameters(ParameterFilters=[{"Key": "Name", "Values": [name]}])["Parameters"]
+        if not found or found[0].get("Description", "") != description:
+            return False
+        have = boto3_tag_list_to_ansible_dict(
+            ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=name).get("TagList", [])
+        )
+    except (BotoCoreError, ClientError) as error:
+        if error_code(error) == "ParameterNotFound":
+            return False
+        raise GoldenAmiError(f"reading SSM parameter {name} failed: {error}") from error
+    return have == {str(key): str(tag) for key, tag in tags.items()}
 
 
 def cleanup_plan(golden_images: Iterable[Image], keep: int, protect: Iterable[str] = ()) -> list[Image]:

@@ -18,7 +18,8 @@ description:
   - Images that are not C(available) (pending, failed, ...) are never picked. Ties are broken by CreationDate.
   - The decision itself changes nothing. With O(deregister_old=true) the module also deregisters all but the
     newest O(keep) available golden AMIs of the architecture (never the one it returns) and deletes their
-    snapshots. With O(require_imdsv2=true) it marks the AMI it returns C(ImdsSupport=v2.0) if it is not yet.
+    snapshots, but only when no build is required (the build comes first; the caller cleans up after it).
+    With O(require_imdsv2=true) it marks the AMI it returns C(ImdsSupport=v2.0) if it is not yet.
     These are the only changes it makes; C(changed) reflects them.
 version_added: 0.1.0
 author: Platform team (@org-platform)
@@ -60,8 +61,23 @@ options:
         launched from it require IMDSv2 tokens. Packer 1.6.6 cannot set it at build time. AWS never unsets it.
     type: bool
     default: true
+  ssm_parameter:
+    description:
+      - An SSM parameter that should hold the returned AMI id (the role publishes it with
+        C(community.aws.ssm_parameter)); RV(ssm_parameter_in_place) says whether it already does.
+    type: str
+  ssm_parameter_description:
+    description: The description O(ssm_parameter) should have.
+    type: str
+    default: ""
+  ssm_parameter_tags:
+    description: The tags O(ssm_parameter) should have, exactly.
+    type: dict
+    default: {}
   deregister_old:
-    description: Deregister all but the newest O(keep) available golden AMIs (and delete their snapshots).
+    description:
+      - Deregister all but the newest O(keep) available golden AMIs (and delete their snapshots).
+      - Only when the decision requires no build, so the newest image is never one about to be superseded.
     type: bool
     default: false
   keep:
@@ -220,6 +236,13 @@ imdsv2_set:
   returned: always
   type: bool
   sample: false
+ssm_parameter_in_place:
+  description:
+    - Whether O(ssm_parameter) is already the C(String) holding the returned AMI id, with O(ssm_parameter_description)
+      and exactly O(ssm_parameter_tags). Always false without O(ssm_parameter) or an AMI.
+  returned: always
+  type: bool
+  sample: true
 deregistered:
   description: Golden AMIs deregistered, their snapshots deleted (or, in check mode, that would be).
   returned: always
@@ -272,6 +295,7 @@ from ansible_collections.org.platform.plugins.module_utils.golden_ami import (
     GoldenAmiError,
     GoldenAmiManager,
     compute_build_hash,
+    parameter_in_place,
     validate_inputs,
 )
 
@@ -288,6 +312,9 @@ def main() -> None:
         "require_imdsv2": {"type": "bool", "default": True},
         "deregister_old": {"type": "bool", "default": False},
         "keep": {"type": "int", "default": 3},
+        "ssm_parameter": {"type": "str"},
+        "ssm_parameter_description": {"type": "str", "default": ""},
+        "ssm_parameter_tags": {"type": "dict", "default": {}},
     }
     module = AnsibleAWSModule(
         argument_spec=argument_spec,
@@ -312,13 +339,21 @@ def main() -> None:
         if params["require_imdsv2"] and decision.ami_id and not decision.build_required:
             imdsv2_set = manager.require_imdsv2(decision.ami_id, check_mode=module.check_mode)
         deregistered = []
-        if params["deregister_old"]:
+        if params["deregister_old"] and not decision.build_required:
             deregistered = manager.deregister_old(
                 params["keep"], protect=[decision.ami_id] if decision.ami_id else [], check_mode=module.check_mode
             )
+        in_place = bool(params["ssm_parameter"] and decision.ami_id) and parameter_in_place(
+            module_client(module, "ssm"),
+            params["ssm_parameter"],
+            decision.ami_id,
+            params["ssm_parameter_description"],
+            params["ssm_parameter_tags"],
+        )
     except GoldenAmiError as error:
         fail_json_aws_from(module, error)
     module.exit_json(
+        ssm_parameter_in_place=in_place,
         changed=bool(deregistered) or imdsv2_set,
         deregistered=deregistered,
         imdsv2_set=imdsv2_set,
