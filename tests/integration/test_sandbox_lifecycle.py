@@ -40,38 +40,45 @@ STACKS = ["00-network", "05-kms", "10-security", "40-bastion", "45-harbor", "50-
 
 
 class CommandLineSampler:
-    """Collects every distinct command line of every process until stopped."""
+    """Collects every distinct command line of every descendant process until stopped.
+
+    Each process's parent is read once, when its pid first appears (a pid that vanishes is forgotten, so a
+    reused pid is read again); after that a sample reads only the descendants' command lines, which change
+    on exec. A full /proc scan per sample cost about 9 ms of CPU, two thirds of a core at this interval.
+    """
 
     def __init__(self, interval: float = 0.005) -> None:
         self.interval = interval
         self.command_lines: set[str] = set()
         self.samples = 0
+        self._parents: dict[int, int] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    @staticmethod
-    def _parents() -> dict[int, int]:
-        parents = {}
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    stat = Path("/proc", entry, "stat").read_text()
-                except OSError:  # the process ended meanwhile
-                    continue
-                # pid (comm) state ppid ...; comm may contain spaces and parentheses
-                parents[int(entry)] = int(stat[stat.rindex(")") + 2 :].split()[1])
-        return parents
+    def _descendants(self, root: int) -> list[int]:
+        pids = {int(entry) for entry in os.listdir("/proc") if entry.isdigit()}
+        for gone in self._parents.keys() - pids:
+            del self._parents[gone]
+        for pid in pids - self._parents.keys():
+            try:
+                stat = Path("/proc", str(pid), "stat").read_text()
+            except OSError:  # the process ended meanwhile
+                continue
+            # pid (comm) state ppid ...; comm may contain spaces and parentheses
+            self._parents[pid] = int(stat[stat.rindex(")") + 2 :].split()[1])
+        found = []
+        for pid in self._parents:
+            ancestor, hops = pid, 0
+            while ancestor not in (root, 0, 1) and hops < 64:
+                ancestor, hops = self._parents.get(ancestor, 0), hops + 1
+            if ancestor == root and pid != root:
+                found.append(pid)
+        return found
 
     def _run(self) -> None:
         root = os.getpid()
         while not self._stop.is_set():
-            parents = self._parents()
-            for pid in parents:
-                ancestor, hops = pid, 0
-                while ancestor not in (root, 0, 1) and hops < 64:
-                    ancestor, hops = parents.get(ancestor, 0), hops + 1
-                if ancestor != root or pid == root:
-                    continue
+            for pid in self._descendants(root):
                 try:
                     raw = Path("/proc", str(pid), "cmdline").read_bytes()
                 except OSError:
