@@ -293,3 +293,29 @@ def plan_services(
         raise ServiceListError("invalid shared RDS service list or settings: " + "; ".join(problems))
     rotate_now = set(rotate)
     return [replace(plan, rotate=True) if plan.name in rotate_now else plan for plan in plans]
+
+
+# The module's argument spec and result, shared by the module and its controller-side action plugin
+# (plugins/action/shared_rds_services.py), which runs them without a module start-up.
+ARGUMENT_SPEC: dict[str, Any] = {
+    "services": {"type": "list", "elements": "raw", "required": True},
+    # `environment` like every module of the collection; `env` is the old name, kept as an alias.
+    "environment": {"type": "str", "required": True, "aliases": ["env"]},
+    "rotate": {"type": "list", "elements": "str", "default": []},
+    "charset": {"type": "str", "default": "utf8mb4"},
+    "collation": {"type": "str", "default": "utf8mb4_unicode_ci"},
+    "password_length": {"type": "int", "no_log": False},
+    "recovery_window_days": {"type": "int"},
+}
+
+
+def module_result(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The module's result for validated ``params``; raises ``ServiceListError`` naming every problem."""
+    settings = {key: params[key] for key in ("charset", "collation", "password_length", "recovery_window_days")}
+    plans = plan_services(params["services"], params["environment"], params["rotate"], settings=settings)
+    return {
+        "changed": False,
+        "services": [plan.as_dict() for plan in plans],
+        "charset": params["charset"],
+        "collation": params["collation"],
+    }

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ansible_collections.org.platform.plugins.module_utils.constants import REQUIRED_TAG_KEYS
-from ansible_collections.org.platform.plugins.module_utils.stack_graph import conforms, convert
+from ansible_collections.org.platform.plugins.module_utils.stack_graph import conforms, convert, load_contract
 
 NAT_MODES = ("none", "single", "per_az")
 NETWORK_STACK = "00-network"
@@ -240,3 +240,33 @@ def load_peer_vpc_cidrs(inventories_dir: Path | str, file_name: str = "stacks.ym
         if isinstance(network.get("vpc_cidr"), str):
             cidrs[path.parents[2].name] = network["vpc_cidr"]
     return cidrs
+
+
+# The module stack_vars_check's argument spec and result, shared by the module and its controller-side action
+# plugin (plugins/action/stack_vars_check.py), which runs them without a module start-up.
+ARGUMENT_SPEC: dict[str, Any] = {
+    "contract_path": {"type": "path", "required": True},
+    "environment": {"type": "str", "required": True},
+    "aws_region": {"type": "str", "required": True},
+    "tags": {"type": "dict", "required": True},
+    "stack_vars": {"type": "dict", "required": True},
+    "inventories_dir": {"type": "path"},
+    "peer_vpc_cidrs": {"type": "dict", "default": {}},
+}
+
+
+def module_result(params: Mapping[str, Any]) -> dict[str, Any]:
+    """stack_vars_check's result; raises ``StackVarsError``, ``StackGraphError`` or ``OSError`` on a problem."""
+    contract = load_contract(params["contract_path"])
+    peers = load_peer_vpc_cidrs(params["inventories_dir"]) if params["inventories_dir"] else {}
+    peers.update(params["peer_vpc_cidrs"])
+    peers.pop(params["environment"], None)
+    stacks = validate(
+        contract,
+        params["environment"],
+        params["aws_region"],
+        params["tags"],
+        params["stack_vars"],
+        peer_vpc_cidrs=peers,
+    )
+    return {"changed": False, "stacks": stacks, "peer_vpc_cidrs": peers}

@@ -152,37 +152,20 @@ collation:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.org.platform.plugins.module_utils.shared_rds_services import (
+    ARGUMENT_SPEC,
     ServiceListError,
-    plan_services,
+    module_result,
 )
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
-            "services": {"type": "list", "elements": "raw", "required": True},
-            # `environment` like every module of the collection; `env` is the old name, kept as an alias.
-            "environment": {"type": "str", "required": True, "aliases": ["env"]},
-            "rotate": {"type": "list", "elements": "str", "default": []},
-            "charset": {"type": "str", "default": "utf8mb4"},
-            "collation": {"type": "str", "default": "utf8mb4_unicode_ci"},
-            "password_length": {"type": "int", "no_log": False},
-            "recovery_window_days": {"type": "int"},
-        },
-        supports_check_mode=True,
-    )
-    params = module.params
-    settings = {key: params[key] for key in ("charset", "collation", "password_length", "recovery_window_days")}
+    """Run where the action plugin is not used (e.g. ``ansible-doc`` examples run by hand); same result."""
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     try:
-        plans = plan_services(params["services"], params["environment"], params["rotate"], settings=settings)
+        result = module_result(module.params)
     except ServiceListError as exc:
         module.fail_json(msg=str(exc))
-    module.exit_json(
-        changed=False,
-        services=[plan.as_dict() for plan in plans],
-        charset=params["charset"],
-        collation=params["collation"],
-    )
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

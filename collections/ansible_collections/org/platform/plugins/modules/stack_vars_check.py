@@ -100,44 +100,22 @@ problems:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.org.platform.plugins.module_utils.stack_graph import StackGraphError, load_contract
+from ansible_collections.org.platform.plugins.module_utils.stack_graph import StackGraphError
 from ansible_collections.org.platform.plugins.module_utils.stack_vars import (
+    ARGUMENT_SPEC,
     StackVarsError,
-    load_peer_vpc_cidrs,
-    validate,
+    module_result,
 )
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
-            "contract_path": {"type": "path", "required": True},
-            "environment": {"type": "str", "required": True},
-            "aws_region": {"type": "str", "required": True},
-            "tags": {"type": "dict", "required": True},
-            "stack_vars": {"type": "dict", "required": True},
-            "inventories_dir": {"type": "path"},
-            "peer_vpc_cidrs": {"type": "dict", "default": {}},
-        },
-        supports_check_mode=True,
-    )
-    params = module.params
+    """Run where the action plugin is not used; same result."""
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     try:
-        contract = load_contract(params["contract_path"])
-        peers = load_peer_vpc_cidrs(params["inventories_dir"]) if params["inventories_dir"] else {}
-        peers.update(params["peer_vpc_cidrs"])
-        peers.pop(params["environment"], None)
-        stacks = validate(
-            contract,
-            params["environment"],
-            params["aws_region"],
-            params["tags"],
-            params["stack_vars"],
-            peer_vpc_cidrs=peers,
-        )
+        result = module_result(module.params)
     except (StackVarsError, StackGraphError, OSError) as error:
         module.fail_json(msg=str(error), problems=getattr(error, "problems", [str(error)]))
-    module.exit_json(changed=False, stacks=stacks, peer_vpc_cidrs=peers)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

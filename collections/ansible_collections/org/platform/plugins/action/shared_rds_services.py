@@ -1,0 +1,18 @@
+# Copyright: (c) 2026, Platform team (@org-platform)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""org.platform.shared_rds_services in the controller, without a module start-up (plugin_utils/controller_module)."""
+
+from __future__ import annotations
+
+from ansible_collections.org.platform.plugins.module_utils.shared_rds_services import (
+    ARGUMENT_SPEC,
+    ServiceListError,
+    module_result,
+)
+from ansible_collections.org.platform.plugins.plugin_utils.controller_module import ControllerModuleAction
+
+
+class ActionModule(ControllerModuleAction):
+    argument_spec = ARGUMENT_SPEC
+    errors = (ServiceListError,)
+    module_result = staticmethod(module_result)

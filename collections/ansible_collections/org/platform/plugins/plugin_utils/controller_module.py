@@ -1,0 +1,57 @@
+# Copyright: (c) 2026, Platform team (@org-platform)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Run a pure module (no AWS, no host, nothing but its inputs and the controller's files) inside the controller.
+
+A module task costs a process start-up, the AnsiballZ payload and the imports of its module_utils, about a
+second on this project's machines, even for a check that takes milliseconds. ``stack_vars_check`` and
+``shared_rds_services`` only validate inputs, always on the control node, and run twice in every site.yml
+(the shared preflight and their own play). Their action plugins validate the task's arguments against the
+module's own argument spec (``ArgumentSpecValidator``, as ``AnsibleModule`` does: types, aliases, defaults,
+``path`` expansion) and call the same result function the module's ``main`` calls, in the controller process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.errors import UnsupportedError
+from ansible.plugins.action import ActionBase
+
+
+class ControllerModuleAction(ActionBase):
+    """Base of the action plugins that run a pure module's result function in the controller."""
+
+    TRANSFERS_FILES = False
+    _requires_connection = False
+    _supports_check_mode = True
+    _supports_async = False
+
+    argument_spec: Mapping[str, Any] = {}
+    errors: tuple[type[BaseException], ...] = ()
+
+    @staticmethod
+    def module_result(params: Mapping[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @staticmethod
+    def failure(error: BaseException) -> dict[str, Any]:
+        """The failed result for one of ``errors`` (``msg`` at least)."""
+        return {"msg": str(error)}
+
+    def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
+        result = super().run(tmp, task_vars)
+        del tmp  # tmp no longer has any effect
+        validation = ArgumentSpecValidator(dict(self.argument_spec)).validate(self._task.args)
+        if validation.error_messages:
+            # AnsibleModule's own wording (module_utils/basic.py), the first error only, as it fails on.
+            msg = validation.errors.msg
+            if isinstance(validation.errors[0], UnsupportedError):
+                msg = f"Unsupported parameters for ({self._task.resolved_action}) module: {msg}"
+            return {**result, "failed": True, "changed": False, "msg": msg}
+        try:
+            result.update(self.module_result(validation.validated_parameters))
+        except self.errors as error:
+            return {**result, "failed": True, "changed": False, **self.failure(error)}
+        return result
