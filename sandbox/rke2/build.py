@@ -196,7 +196,8 @@ def upload(
 ) -> list[str]:
     """Put every file of ``directory`` under ``<prefix>/`` (default ``rke2/<version>``) in the emulator's bucket.
 
-    Returns the keys it wrote; an object already stored with the same bytes is left alone.
+    Returns the keys it wrote; an object already stored with the same bytes is left alone. The bucket is
+    created when it does not exist (the sandbox's stand-in for the artifact bucket of a real account).
     """
     _sandbox_endpoint(endpoint_url)
     directory = Path(directory)
@@ -213,6 +214,7 @@ def upload(
         import boto3
 
         client = boto3.client("s3", endpoint_url=endpoint_url, region_name=region)
+    _ensure_bucket(client, bucket)
     keys = []
     for name in names:
         key = f"{prefix.strip('/')}/{name}"
@@ -222,6 +224,17 @@ def upload(
         client.put_object(Bucket=bucket, Key=key, Body=body)
         keys.append(key)
     return keys
+
+
+def _ensure_bucket(client, bucket: str) -> None:
+    from botocore.exceptions import ClientError
+
+    try:
+        client.head_bucket(Bucket=bucket)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket", "NotFound"):
+            raise
+        client.create_bucket(Bucket=bucket)
 
 
 def _stored_md5(client, bucket: str, key: str) -> str | None:

@@ -149,6 +149,9 @@ def test_upload_puts_every_file_under_the_version_prefix(release):
         again = build.upload(release, "org-sandbox-artifacts", "http://127.0.0.1:1", client=s3)
         s3.put_object(Bucket="org-sandbox-artifacts", Key=f"rke2/{VERSION}/sha256sum-amd64.txt", Body=b"stale")
         repaired = build.upload(release, "org-sandbox-artifacts", "http://127.0.0.1:1", client=s3)
+        # A bucket that does not exist yet is created (the seed has no bucket task of its own).
+        fresh = build.upload(release, "org-sandbox-new-artifacts", "http://127.0.0.1:1", client=s3)
+    assert len(fresh) == len(RELEASE_NAMES)
     assert listed == set(keys) == {f"rke2/{VERSION}/{n}" for n in RELEASE_NAMES}
     assert body == (release / "sha256sum-amd64.txt").read_bytes()
     assert again == []
