@@ -185,6 +185,7 @@ bench: deps
 	$(SANDBOX_ENV) $(PY) -m benchmarks.run_log
 	$(SANDBOX_ENV) $(PY) -m benchmarks.ssm
 	$(SANDBOX_ENV) $(PY) -m benchmarks.rke2
+	$(PY) -m benchmarks.converge
 
 # Each scenario brings up and removes its own sandbox (molecule/README.md); make test runs them too, as tests.
 MOLECULE_SCENARIOS := $(sort $(patsubst molecule/%/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
