@@ -13,7 +13,10 @@ import re
 
 import boto3
 import pytest
+import yaml
 from ansible_collections.org.platform.plugins.module_utils.state_backend import inspect
+
+from sandbox.services import REPO_ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow(seconds=40)]
 
@@ -51,14 +54,7 @@ def params(aws) -> dict:
         "transfer_bucket": TRANSFER,
         "transfer_expiry_days": 1,
         # inventories/sandbox's platform_tags, as the role sets them
-        "tags": {
-            "Environment": "sandbox",
-            "Service": "platform",
-            "Team": "platform",
-            "Owner": "platform-team@example.com",
-            "CostCenter": "platform-sandbox",
-            "ManagedBy": "terraform",
-        },
+        "tags": yaml.safe_load((REPO_ROOT / INVENTORY / "group_vars/all/main.yml").read_text())["platform_tags"],
     }
 
 
