@@ -51,6 +51,9 @@ THROTTLING_CODES = frozenset(
     {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException", "RequestThrottled"}
 )
 AWS_ERRORS = (ClientError, BotoCoreError)
+# A bucket that does not exist: HeadBucket has no body, so it answers with the bare HTTP status; other S3 calls
+# say NoSuchBucket.
+BUCKET_MISSING_CODES = ("404", "NoSuchBucket", "NotFound")
 
 
 class DeadlineExceeded(Exception):

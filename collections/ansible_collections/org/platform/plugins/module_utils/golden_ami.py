@@ -38,7 +38,6 @@ from ansible_collections.org.platform.plugins.module_utils._aws import (
     BotoCoreError,
     ClientError,
     boto3_tag_list_to_ansible_dict,
-    error_code,
     is_boto3_error_code,
     paginate,
 )
@@ -272,9 +271,9 @@ def parameter_in_place(ssm: Any, name: str, value: str, description: str, tags: 
         have = boto3_tag_list_to_ansible_dict(
             ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=name).get("TagList", [])
         )
-    except (BotoCoreError, ClientError) as error:
-        if error_code(error) == "ParameterNotFound":
-            return False
+    except is_boto3_error_code("ParameterNotFound"):
+        return False
+    except (BotoCoreError, ClientError) as error:  # pylint: disable=duplicate-except
         raise GoldenAmiError(f"reading SSM parameter {name} failed: {error}") from error
     return have == {str(key): str(tag) for key, tag in tags.items()}
 

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from ansible_collections.org.platform.plugins.module_utils._aws import (
+    BUCKET_MISSING_CODES,
     BotoCoreError,
     ClientError,
     boto3_tag_list_to_ansible_dict,
@@ -23,8 +24,6 @@ from ansible_collections.org.platform.plugins.module_utils._aws import (
 INSTANCE_ID = re.compile(r"i-[0-9a-f]{8,17}")
 # DescribeInstanceInformation takes at most 50 values in one InstanceIds filter.
 FILTER_VALUES_MAX = 50
-# HeadBucket has no body, so a missing bucket is the bare HTTP status; other S3 calls say NoSuchBucket.
-BUCKET_MISSING_CODES = ["404", "NoSuchBucket", "NotFound"]
 
 
 class SsmInstancesError(Exception):
@@ -122,7 +121,7 @@ def check_bucket(s3: Any, bucket: str) -> None:
     """The aws_ssm transfer bucket exists and is reachable; else a clear refusal before any wait."""
     try:
         s3.head_bucket(Bucket=bucket)
-    except is_boto3_error_code(BUCKET_MISSING_CODES):
+    except is_boto3_error_code(list(BUCKET_MISSING_CODES)):
         raise SsmInstancesError(
             f"the aws_ssm transfer bucket {bucket!r} does not exist: every module and file goes through it"
         ) from None

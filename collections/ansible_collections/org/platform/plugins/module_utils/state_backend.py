@@ -15,9 +15,11 @@ from __future__ import annotations
 from typing import Any
 
 from ansible_collections.org.platform.plugins.module_utils._aws import (
+    BUCKET_MISSING_CODES,
     ClientError,
     boto3_tag_list_to_ansible_dict,
-    error_code,
+    compare_aws_tags,
+    is_error,
     paginate,
 )
 
@@ -32,18 +34,14 @@ def _read(call: Any, absent: tuple[str, ...], default: Any = None) -> Any:
     try:
         return call()
     except ClientError as error:
-        if error_code(error) in absent:
+        if is_error(error, *absent):
             return default
         raise
 
 
-def _missing_tags(wanted: dict[str, str], have: dict[str, str]) -> list[str]:
-    """The tags of ``wanted`` that ``have`` lacks or holds another value for (the tasks never purge tags)."""
-    return sorted(key for key, value in wanted.items() if have.get(key) != str(value))
-
-
 def _tag_difference(what: str, wanted: dict[str, str], have: dict[str, str]) -> list[str]:
-    missing = _missing_tags(wanted, have)
+    """The tags of ``wanted`` that ``have`` lacks or holds another value for, as the tasks (purge_tags false) see it."""
+    missing = sorted(compare_aws_tags(have, wanted, purge_tags=False)[0])
     return [f"{what}: tags {', '.join(missing)} missing or different"] if missing else []
 
 
@@ -62,7 +60,7 @@ def kms_key(kms: Any, alias: str, tags: dict[str, str]) -> tuple[str, list[str]]
     if not kms.get_key_rotation_status(KeyId=key["KeyId"]).get("KeyRotationEnabled", False):
         differences.append(f"KMS key {name}: rotation is off")
     pages = paginate(kms, "list_resource_tags", KeyId=key["KeyId"])
-    have = {tag["TagKey"]: tag["TagValue"] for tag in pages.get("Tags", [])}
+    have = boto3_tag_list_to_ansible_dict(pages.get("Tags", []), "TagKey", "TagValue")
     return arn, differences + _tag_difference(f"KMS key {name}", tags, have)
 
 
@@ -90,7 +88,7 @@ def bucket(
 ) -> tuple[bool, list[str]]:
     """Whether bucket ``name`` exists, and how it differs from the s3_bucket and s3_lifecycle tasks."""
     what = f"bucket {name}"
-    if not _read(lambda: s3.head_bucket(Bucket=name) or True, ("404", "NoSuchBucket", "NotFound"), False):
+    if _read(lambda: s3.head_bucket(Bucket=name), BUCKET_MISSING_CODES) is None:
         return False, [f"{what}: does not exist"]
     differences = []
     status = s3.get_bucket_versioning(Bucket=name).get("Status", "")
