@@ -4,15 +4,9 @@
 
 from __future__ import annotations
 
-from ansible_collections.org.platform.plugins.module_utils.shared_rds_services import (
-    ARGUMENT_SPEC,
-    ServiceListError,
-    module_result,
-)
+from ansible_collections.org.platform.plugins.module_utils.shared_rds_services import MODULE
 from ansible_collections.org.platform.plugins.plugin_utils.controller_module import ControllerModuleAction
 
 
 class ActionModule(ControllerModuleAction):
-    argument_spec = ARGUMENT_SPEC
-    errors = (ServiceListError,)
-    module_result = staticmethod(module_result)
+    module = MODULE

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from ansible_collections.org.platform.plugins.module_utils.constants import environment_name_problem
+from ansible_collections.org.platform.plugins.module_utils.pure_module import PureModule
 from ansible_collections.org.platform.plugins.module_utils.shared_rds_credentials import (
     PASSWORD_MIN_LENGTH,
     RECOVERY_WINDOW_RANGE,
@@ -295,8 +296,7 @@ def plan_services(
     return [replace(plan, rotate=True) if plan.name in rotate_now else plan for plan in plans]
 
 
-# The module's argument spec and result, shared by the module and its controller-side action plugin
-# (plugins/action/shared_rds_services.py), which runs them without a module start-up.
+# The module, described once for its main() and its controller-side action plugin (module_utils/pure_module.py).
 ARGUMENT_SPEC: dict[str, Any] = {
     "services": {"type": "list", "elements": "raw", "required": True},
     # `environment` like every module of the collection; `env` is the old name, kept as an alias.
@@ -319,3 +319,6 @@ def module_result(params: Mapping[str, Any]) -> dict[str, Any]:
         "charset": params["charset"],
         "collation": params["collation"],
     }
+
+
+MODULE = PureModule(ARGUMENT_SPEC, module_result, (ServiceListError,))

@@ -23,7 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from ansible_collections.org.platform.plugins.module_utils.constants import REQUIRED_TAG_KEYS
-from ansible_collections.org.platform.plugins.module_utils.stack_graph import conforms, convert, load_contract
+from ansible_collections.org.platform.plugins.module_utils.pure_module import PureModule
+from ansible_collections.org.platform.plugins.module_utils.stack_graph import (
+    StackGraphError,
+    conforms,
+    convert,
+    load_contract,
+)
 
 NAT_MODES = ("none", "single", "per_az")
 NETWORK_STACK = "00-network"
@@ -242,8 +248,8 @@ def load_peer_vpc_cidrs(inventories_dir: Path | str, file_name: str = "stacks.ym
     return cidrs
 
 
-# The module stack_vars_check's argument spec and result, shared by the module and its controller-side action
-# plugin (plugins/action/stack_vars_check.py), which runs them without a module start-up.
+# The module stack_vars_check, described once for its main() and its controller-side action plugin
+# (module_utils/pure_module.py).
 ARGUMENT_SPEC: dict[str, Any] = {
     "contract_path": {"type": "path", "required": True},
     "environment": {"type": "str", "required": True},
@@ -270,3 +276,11 @@ def module_result(params: Mapping[str, Any]) -> dict[str, Any]:
         peer_vpc_cidrs=peers,
     )
     return {"changed": False, "stacks": stacks, "peer_vpc_cidrs": peers}
+
+
+def failure(error: BaseException) -> dict[str, Any]:
+    """The failed result: the message, and each problem on its own (one when the error has no list)."""
+    return {"msg": str(error), "problems": getattr(error, "problems", [str(error)])}
+
+
+MODULE = PureModule(ARGUMENT_SPEC, module_result, (StackVarsError, StackGraphError, OSError), failure)

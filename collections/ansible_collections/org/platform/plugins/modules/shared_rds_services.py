@@ -150,22 +150,12 @@ collation:
   sample: utf8mb4_unicode_ci
 """
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.org.platform.plugins.module_utils.shared_rds_services import (
-    ARGUMENT_SPEC,
-    ServiceListError,
-    module_result,
-)
+from ansible_collections.org.platform.plugins.module_utils.shared_rds_services import MODULE
 
 
 def main() -> None:
-    """Run where the action plugin is not used (e.g. ``ansible-doc`` examples run by hand); same result."""
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    try:
-        result = module_result(module.params)
-    except ServiceListError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+    """Run where the action plugin is not used; the same result (module_utils/pure_module.py)."""
+    MODULE.main()
 
 
 if __name__ == "__main__":

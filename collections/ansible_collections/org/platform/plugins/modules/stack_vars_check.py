@@ -99,23 +99,12 @@ problems:
     - "dev: 00-network.nat_mode 'gateway' is unknown; use one of none, single, per_az"
 """
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.org.platform.plugins.module_utils.stack_graph import StackGraphError
-from ansible_collections.org.platform.plugins.module_utils.stack_vars import (
-    ARGUMENT_SPEC,
-    StackVarsError,
-    module_result,
-)
+from ansible_collections.org.platform.plugins.module_utils.stack_vars import MODULE
 
 
 def main() -> None:
-    """Run where the action plugin is not used; same result."""
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    try:
-        result = module_result(module.params)
-    except (StackVarsError, StackGraphError, OSError) as error:
-        module.fail_json(msg=str(error), problems=getattr(error, "problems", [str(error)]))
-    module.exit_json(**result)
+    """Run where the action plugin is not used; the same result (module_utils/pure_module.py)."""
+    MODULE.main()
 
 
 if __name__ == "__main__":

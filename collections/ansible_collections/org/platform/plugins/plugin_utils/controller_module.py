@@ -7,17 +7,18 @@ second on this project's machines, even for a check that takes milliseconds. ``s
 ``shared_rds_services`` only validate inputs, always on the control node, and run twice in every site.yml
 (the shared preflight and their own play). Their action plugins validate the task's arguments against the
 module's own argument spec (``ArgumentSpecValidator``, as ``AnsibleModule`` does: types, aliases, defaults,
-``path`` expansion) and call the same result function the module's ``main`` calls, in the controller process.
+``path`` expansion) and call the same result function the module's ``main`` calls, in the controller process;
+both come from the module's one description, a ``module_utils.pure_module.PureModule``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.errors import UnsupportedError
 from ansible.plugins.action import ActionBase
+from ansible_collections.org.platform.plugins.module_utils.pure_module import PureModule
 
 
 class ControllerModuleAction(ActionBase):
@@ -28,22 +29,12 @@ class ControllerModuleAction(ActionBase):
     _supports_check_mode = True
     _supports_async = False
 
-    argument_spec: Mapping[str, Any] = {}
-    errors: tuple[type[BaseException], ...] = ()
-
-    @staticmethod
-    def module_result(params: Mapping[str, Any]) -> dict[str, Any]:
-        raise NotImplementedError
-
-    @staticmethod
-    def failure(error: BaseException) -> dict[str, Any]:
-        """The failed result for one of ``errors`` (``msg`` at least)."""
-        return {"msg": str(error)}
+    module: PureModule  # set by each plugin: the module it runs
 
     def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         result = super().run(tmp, task_vars)
         del tmp  # tmp no longer has any effect
-        validation = ArgumentSpecValidator(dict(self.argument_spec)).validate(self._task.args)
+        validation = ArgumentSpecValidator(dict(self.module.argument_spec)).validate(self._task.args)
         if validation.error_messages:
             # AnsibleModule's own wording (module_utils/basic.py), the first error only, as it fails on.
             msg = validation.errors.msg
@@ -51,7 +42,7 @@ class ControllerModuleAction(ActionBase):
                 msg = f"Unsupported parameters for ({self._task.resolved_action}) module: {msg}"
             return {**result, "failed": True, "changed": False, "msg": msg}
         try:
-            result.update(self.module_result(validation.validated_parameters))
-        except self.errors as error:
-            return {**result, "failed": True, "changed": False, **self.failure(error)}
+            result.update(self.module.result(validation.validated_parameters))
+        except self.module.errors as error:
+            return {**result, "failed": True, "changed": False, **self.module.failure(error)}
         return result
