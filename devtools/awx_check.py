@@ -117,8 +117,7 @@ def task_problems(made: Mapping[str, list[Mapping[str, Any]]], path: Path = AWX_
         names = set(spec) | {alias for option in spec.values() for alias in option.get("aliases", [])}
         for option in sorted(set(args) - names):
             problems.append(f"configure.yml, task {task.get('name')!r}: awx.awx.{kind} has no option {option!r}")
-        loop = str(task.get("loop", ""))
-        if f"__awx_objects.{kind} " in f"{loop} " or loop.endswith(f"__awx_objects.{kind} }}}}"):
+        if re.search(rf"__awx_objects\.{kind}\b", str(task.get("loop", ""))):
             made_keys = {key for item in made.get(kind, []) for key in item}
             for key in sorted(made_keys - set(args)):
                 problems.append(f"configure.yml, task {task.get('name')!r}: does not pass {key!r} of {kind}")

@@ -260,11 +260,6 @@ def awx_objects(data: Mapping[str, Any], secrets: Mapping[str, Any] | None = Non
     return out
 
 
-def awx_names(objects: Mapping[str, list[Mapping[str, Any]]]) -> dict[str, list[str]]:
-    """The names per kind (what configure.yml keeps when it prunes marked objects)."""
-    return {kind: [item["name"] for item in items] for kind, items in objects.items()}
-
-
 def awx_stale(
     found: list[Mapping[str, Any]], kind: str, objects: Mapping[str, list[Mapping[str, Any]]], marker: str
 ) -> list[dict[str, Any]]:
@@ -273,7 +268,7 @@ def awx_stale(
     ``found`` is what the controller_api lookup returned (API objects with ``summary_fields``); each stale one
     comes back with what its module needs to find it for ``state: absent``.
     """
-    keep = set(awx_names(objects)[kind])
+    keep = {listed["name"] for listed in objects[kind]}
     stale = []
     for item in found:
         if marker not in (item.get("description") or "") or item["name"] in keep:
@@ -293,4 +288,4 @@ def awx_stale(
 
 class FilterModule:
     def filters(self) -> dict[str, Any]:
-        return {"awx_objects": awx_objects, "awx_names": awx_names, "awx_stale": awx_stale}
+        return {"awx_objects": awx_objects, "awx_stale": awx_stale}
