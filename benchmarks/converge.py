@@ -29,16 +29,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks import ssm
 from sandbox.services import REPO_ROOT, Sandbox
 
 VENV_BIN = Path(sys.executable).parent
 BASELINE = "689eb8f"  # main before the no-change converge work (state_backend_info, controller-side checks)
-SANDBOX_ENV = {
-    "AWS_ACCESS_KEY_ID": "emulator-dummy-access-key",
-    "AWS_SECRET_ACCESS_KEY": "emulator-dummy-secret-access-key-0000",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_EC2_METADATA_DISABLED": "true",
-}
 TASK_RE = re.compile(r"^(?P<name>.+?) -+ (?P<seconds>[0-9.]+)s$", re.M)
 RECAP_RE = re.compile(r"localhost\s+: ok=\d+\s+changed=(\d+)\s+unreachable=0\s+failed=0")
 
@@ -46,7 +41,7 @@ RECAP_RE = re.compile(r"localhost\s+: ok=\d+\s+changed=(\d+)\s+unreachable=0\s+f
 def run_site(tree: Path, state_dir: Path) -> tuple[float, str]:
     env = (
         os.environ
-        | SANDBOX_ENV
+        | ssm.DUMMY
         | {
             "ORG_PLATFORM_SANDBOX_DIR": str(state_dir),
             "ANSIBLE_CONFIG": str(tree / "ansible.cfg"),
