@@ -168,6 +168,7 @@ lock:
 	  extra=""; [ $$group = dev ] || [ $$group = checkov ] || extra="-c requirements/dev.txt"; \
 	  $(TOOLS_VENV)/bin/uv pip compile -q requirements/$$group.in -c $$keep $$extra --generate-hashes \
 	    --python-version $(LOCK_PYTHON) --no-header -o requirements/$$group.txt; \
+	  sed -i "\\|^    #   -c $$keep\$$|d" requirements/$$group.txt; \
 	done
 
 # Quick start 2: every check and test (sanity: tools/sanity.py, offline but for PyPI; see docs/DEVELOPING.md).
