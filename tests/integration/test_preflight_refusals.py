@@ -146,6 +146,13 @@ def test_real_environment_needs_an_account_id(aws, playbook, account_id):
         ("destroy.yml", SANDBOX, {"platform_env": "dev", "confirm_destroy": "sandbox"}, "cannot be overridden"),
         ("site.yml", SANDBOX, {"platform_env": "dev"}, "cannot be overridden"),
         ("site.yml", "inventories/dev", {"platform_sandbox": True}, "cannot be overridden"),
+        # AWX's job variables count only in an AWX job (JOB_ID in the environment): here they change nothing.
+        (
+            "destroy.yml",
+            "inventories/prod",
+            {"confirm_destroy": "dev", "awx_job_id": 5, "awx_inventory_name": "platform-dev"},
+            "-e confirm_destroy=prod",
+        ),
     ],
 )
 def test_environment_cannot_be_overridden(aws, playbook, sandbox_env, entry, inventory, extra_vars, message):
@@ -157,6 +164,37 @@ def test_environment_cannot_be_overridden(aws, playbook, sandbox_env, entry, inv
     assert "nothing was changed" in run.output.lower()
     assert estate(aws.region) == EMPTY
     assert estate("ap-northeast-2") == EMPTY
+
+
+# Issue 16: in an AWX job the environment is the AWX inventory's (platform-<env>), and still not -e's.
+@pytest.mark.parametrize(
+    ("job_env", "extra_vars", "message"),
+    [
+        # The AWX inventory is platform-dev while the inventory's variables say sandbox: refused.
+        ({"JOB_ID": "5"}, {"awx_job_id": 5, "awx_inventory_name": "platform-dev"}, "cannot be overridden"),
+        # awx_job_id that is not the job's own: the AWX variables do not count, the inventory file's name does.
+        (
+            {"JOB_ID": "5"},
+            {"awx_job_id": 6, "awx_inventory_name": "platform-sandbox"},
+            "Unknown or missing environment",
+        ),
+        # Not an inventory of ours and no AWX job: refused.
+        ({}, {"awx_job_id": 5, "awx_inventory_name": "platform-sandbox"}, "Unknown or missing environment"),
+    ],
+)
+def test_an_awx_job_environment_is_the_awx_inventory(
+    aws, playbook, sandbox_env, tmp_path, job_env, extra_vars, message
+):
+    inventory = tmp_path / "inventory"
+    inventory.mkdir()
+    (inventory / "hosts.yml").write_text(
+        "all:\n  hosts:\n    localhost:\n      ansible_connection: local\n"
+        "  vars:\n    platform_env: sandbox\n    platform_sandbox: true\n"
+    )
+    run = playbook("site.yml", inventory=inventory, env=sandbox_env | job_env, extra_vars=extra_vars)
+    assert run.rc != 0
+    assert message in run.output, run.output[-3000:]
+    assert estate(aws.region) == EMPTY
 
 
 # Item 7: golden AMI inputs are checked against what AWS accepts.
