@@ -5,6 +5,12 @@
 build (at -vvv) -> rerun changes nothing -> check mode changes nothing -> drift.yml all clean, then one stack
 pending (fails), state untouched -> destroy refuses without confirmation -> destroy -> every stack's state is empty.
 
+Issue 16: the AWX job templates run on the same lifecycle, as AWX's execution nodes run them (sandbox/awx_job.py:
+ansible-runner, AWX's inventory script, injected credentials, the survey; no AWX server runs here, SIMULATED).
+The `site` job after the build changes nothing, the `drift` job is the clean drift run, the `destroy` job with a
+wrong survey answer is refused (one that does not fit the survey is not even started), and the last teardown is
+the `destroy` job with the right answer.
+
 Issue 9 item 10 rides on the same lifecycle: while the build and the destroy run, a thread samples every
 process's /proc/<pid>/cmdline every few milliseconds. The test fails if the dummy AWS secret key, the MariaDB
 admin password or any service password appears on a sampled command line or in the runs' output, and also if
@@ -29,6 +35,7 @@ import pytest
 import yaml
 from ansible_collections.org.platform.plugins.module_utils._terraform.backend import local_identity
 
+from sandbox import awx_job
 from sandbox.pytest_plugin import VENV_BIN
 from sandbox.services import REPO_ROOT
 
@@ -130,9 +137,24 @@ def drift_statuses(output: str) -> dict[str, str]:
     return dict(re.findall(r"(\d\d-[a-z0-9]+) SIMULATED: (\w+) \(drift;", output))
 
 
+# The sandbox's credentials as AWX would hold them (awx/controller.yml's aws-<env> and platform-<env>).
+AWX_CREDENTIALS = {
+    "aws-sandbox": {"username": "emulator-dummy-access-key", "password": DUMMY_SECRET_KEY},
+    "platform-sandbox": {
+        "credential_type": "org.platform environment",
+        "inputs": {"platform_account_id": "123456789012"},
+    },
+}
+
+
 def test_site_then_destroy(sandbox, aws, playbook, tmp_path):
     env = {"ORG_PLATFORM_SANDBOX_DIR": str(sandbox.state_dir)}
     bucket = "org-terraform-state-123456789012"
+
+    def job(name, private, **answers):
+        return awx_job.run_job(
+            name, "sandbox", tmp_path / private, credentials=AWX_CREDENTIALS, answers=answers, environment=env
+        )
 
     sampler = CommandLineSampler()
     with sampler:
@@ -151,6 +173,12 @@ def test_site_then_destroy(sandbox, aws, playbook, tmp_path):
     assert rerun.rc == 0, rerun.output[-4000:]
     assert recap_changed(rerun.stdout) == 0, "a rerun with nothing new must change nothing"
 
+    site_job = job("site", "job-site")
+    assert site_job.rc == 0, site_job.stdout[-4000:]
+    assert site_job.changed == 0, "the AWX site job after a build must change nothing"
+    assert "PLAY [Preflight]" in site_job.stdout
+    assert not (tmp_path / "job-site").exists(), "the job's private data directory (its credentials) was left"
+
     checked = playbook("sandbox/site.yml", inventory="inventories/sandbox", env=env, check=True)
     assert checked.rc == 0, checked.output[-4000:]
     assert recap_changed(checked.stdout) == 0
@@ -158,7 +186,7 @@ def test_site_then_destroy(sandbox, aws, playbook, tmp_path):
     # Drift (playbooks/drift.yml): all clean after the apply; one stack's inputs changed -> exactly that stack
     # pending and the play fails; neither run writes any state.
     serials = state_serials(bucket)
-    clean = playbook("playbooks/drift.yml", inventory="inventories/sandbox", env=env)
+    clean = job("drift", "job-drift")
     assert clean.rc == 0, clean.output[-4000:]
     assert drift_statuses(clean.stdout) == dict.fromkeys(STACKS, "clean"), clean.stdout[-4000:]
     stack_vars = yaml.safe_load((REPO_ROOT / "inventories/sandbox/group_vars/all/stacks.yml").read_text())
@@ -172,10 +200,15 @@ def test_site_then_destroy(sandbox, aws, playbook, tmp_path):
     refused = playbook("sandbox/destroy.yml", inventory="inventories/sandbox", env=env)
     assert refused.rc != 0
     assert "-e confirm_destroy=sandbox" in refused.output
-    wrong = playbook(
-        "sandbox/destroy.yml", inventory="inventories/sandbox", env=env, extra_vars={"confirm_destroy": "dev"}
-    )
+    with pytest.raises(awx_job.SurveyRefused, match="'confirm_destroy' value 's' is too short"):
+        job("destroy", "job-short", confirm_destroy="s")
+    with pytest.raises(awx_job.SurveyRefused, match="Type the environment name to confirm the teardown' value missing"):
+        job("destroy", "job-none")
+    wrong = job("destroy", "job-wrong", confirm_destroy="dev")
     assert wrong.rc != 0
+    assert "type sandbox in the destroy template's survey) to confirm; nothing was changed" in wrong.output, (
+        wrong.output[-3000:]
+    )
     assert state_resources(bucket) == dict.fromkeys(STACKS, 1), "a refused destroy changes nothing"
 
     # destroy.yml --check previews the destroy (issue 18 item 5): every stack plans -destroy and the
@@ -236,9 +269,7 @@ def test_site_then_destroy(sandbox, aws, playbook, tmp_path):
     )
 
     with sampler:
-        destroyed = playbook(
-            "sandbox/destroy.yml", inventory="inventories/sandbox", env=env, extra_vars={"confirm_destroy": "sandbox"}
-        )
+        destroyed = job("destroy", "job-destroy", confirm_destroy="sandbox")
     assert destroyed.rc == 0, destroyed.output[-4000:]
     assert state_resources(bucket) == dict.fromkeys(STACKS, 0)
     # Compute stacks go first (before the ENI/SG purge), then the security, network and KMS stacks.
@@ -253,6 +284,10 @@ def test_site_then_destroy(sandbox, aws, playbook, tmp_path):
     assert "Done: load balancers 1, target groups 0" in destroyed.stdout
     assert "SGs 1, rules 1" in destroyed.stdout
     assert "DependencyViolation 0" in destroyed.stdout
+    assert not (tmp_path / "job-destroy").exists()
+    # The rest of sandbox/destroy.yml after the runbook's teardown: the unseed (the sandbox has no fleet here).
+    unseeded = playbook("sandbox/playbooks/unseed.yml", inventory="inventories/sandbox", env=env)
+    assert unseeded.rc == 0, unseeded.output[-4000:]
     # The sandbox network was cleaned and deleted under the emulator's DependencyViolation rules.
     assert boto3.client("ec2").describe_vpcs(Filters=[{"Name": "tag:Environment", "Values": ["sandbox"]}])["Vpcs"] == []
 

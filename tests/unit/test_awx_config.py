@@ -61,7 +61,7 @@ def test_what_the_filter_makes(made):
     templates = {t["name"]: t for t in made["job_template"]}
     assert set(templates) == {
         f"{name}-{env}"
-        for name in ("site", "destroy", "drift", "golden-ami", "shared-rds")
+        for name in ("site", "destroy", "drift", "infrastructure", "golden-ami", "shared-rds")
         for env in ("dev", "stg", "prod")
     }
     # The survey: the environment typed again; prod also asks for the second switch.
@@ -84,8 +84,9 @@ def test_what_the_filter_makes(made):
     marker = awx_check.load_config()["awx_marker"]
     assert all(marker in item["description"] for items in made.values() for item in items)
     nodes = made["workflow_job_template"][0]["workflow_nodes"]
-    assert [n["identifier"] for n in nodes] == ["init", "apply", "shared-rds"]
-    assert nodes[0]["related"]["success_nodes"] == [{"identifier": "apply"}]
+    assert [n["identifier"] for n in nodes] == ["infrastructure", "site"]
+    assert nodes[0]["related"]["success_nodes"] == [{"identifier": "site"}]
+    assert nodes[0]["unified_job_template"]["name"] == "infrastructure-dev"
 
 
 def test_stale_objects_are_only_marked_ones_no_longer_listed(made):
@@ -115,3 +116,39 @@ def test_configure_playbook_passes_syntax_check():
         check=False,
     )
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_a_launch_is_checked_against_the_survey_as_awx_checks_it():
+    """sandbox/awx_job.py stands in for AWX's launch: the answers AWX would refuse never start a job."""
+    from sandbox import awx_job
+
+    prod = awx_job.job_templates("prod")["destroy"]
+    assert awx_job.survey_errors(prod, {"confirm_destroy": "prod", "allow_prod_destroy": "false"}) == []
+    assert awx_job.survey_errors(prod, {"confirm_destroy": "prod", "allow_prod_destroy": "yes"}) == [
+        "'allow_prod_destroy' value 'yes' is not one of false, true"
+    ]
+    assert awx_job.survey_errors(prod, {"confirm_destroy": "p" * 17, "allow_prod_destroy": "true"}) == [
+        "'confirm_destroy' value is too long (at most 16)"
+    ]
+    site = awx_job.job_templates("dev")["site"]
+    assert awx_job.survey_errors(site, {"platform_env": "prod"}) == [
+        "platform_env is not a survey question and the template does not prompt for variables"
+    ]
+
+
+def test_credentials_are_injected_as_awx_injects_them():
+    from sandbox import awx_job
+
+    template = awx_job.job_templates("stg")["site"]
+    inputs = {
+        "aws-stg": {"username": "AKIAEXAMPLE", "password": "example-secret-key"},
+        "platform-stg": {
+            "credential_type": "org.platform environment",
+            "inputs": {"platform_account_id": "210987654321"},
+        },
+    }
+    assert awx_job.injected_env(template, inputs) == {
+        "AWS_ACCESS_KEY_ID": "AKIAEXAMPLE",
+        "AWS_SECRET_ACCESS_KEY": "example-secret-key",
+        "PLATFORM_ACCOUNT_ID": "210987654321",
+    }
