@@ -62,6 +62,9 @@ class Recorder:
     def last(self, stack: str) -> float:
         return max(t for t, s, _, _ in self.events if s == stack)
 
+    def messages(self, stack: str) -> list[str]:
+        return [m for _, s, _, m in self.events if s == stack]
+
 
 def make_runner(tmp_path, backend, recorder=None, fail_c=False, seed="one", **kwargs) -> StackRunner:
     values = {
@@ -110,8 +113,9 @@ def test_apply_order_outputs_rerun_and_reverse_destroy(tmp_path, backend):
     rerun = make_runner(tmp_path, backend).run("present")
     assert [rerun.results[n].changed for n in "abcd"] == [False] * 4
     assert not rerun.changed
-    # No re-init, one plan and one output read per stack.
-    assert rerun.terraform_calls == 8
+    # No re-init and one plan per stack: the outputs come from the state inside each saved plan, the same values.
+    assert rerun.terraform_calls == 4
+    assert {n: rerun.results[n].outputs for n in "abcd"} == {n: report.results[n].outputs for n in "abcd"}
 
     destroy_recorder = Recorder()
     destroyed = make_runner(tmp_path, backend, destroy_recorder).run("absent")
@@ -225,6 +229,22 @@ def test_destroy_only_takes_dependents_along(tmp_path, backend):
     assert state_keys() == [f"test/{n}/terraform.tfstate" for n in "abcd"]  # states remain, emptied
     with pytest.raises(StackRunnerError, match="excluded dependent"):
         make_runner(tmp_path, backend).run("absent", only=["b"], exclude=["d"])
+    # Destroying a then takes b, c and d along. b and d are empty already: one `state list` each, no destroy
+    # plan; c still holds its resource and is destroyed as usual.
+    recorder = Recorder()
+    again = make_runner(tmp_path, backend, recorder).run("absent", only=["a"])
+    assert again.failed == [], again.summary()
+    assert sorted(again.order[:3]) == ["b", "c", "d"]
+    assert again.order[-1] == "a"
+    for empty in "bd":
+        logs = [Path(f).name for f in again.results[empty].log_files]
+        assert [name for name in logs if "_state-list_" in name], logs
+        assert not [name for name in logs if "plan" in name], logs
+        assert again.results[empty].counts == {}
+        assert not again.results[empty].changed
+    assert again.results["c"].counts == {"delete": 1}
+    assert again.results["a"].counts == {"delete": 1}
+    assert any("nothing to destroy: its state holds no resources (state list)" in e for e in recorder.messages("b"))
 
 
 @pytest.mark.parametrize(

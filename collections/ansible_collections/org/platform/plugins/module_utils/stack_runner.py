@@ -141,7 +141,10 @@ class StackRunner:
         # read first, because its dependents are destroyed (and need its outputs) before it is; drift plans
         # every stack at once against today's outputs, so it reads every upstream first too.
         readers = self.graph.order(upstreams if destroying or drifting else upstreams - selected)
-        read_failures = jobs.read_upstreams(readers, results) if readers else {}
+        read_failures = jobs.read_upstreams(readers, results, self.scheduler.max_parallel) if readers else {}
+        # A destroy takes every dependent of the stacks it names along; those it did not name may be empty
+        # already (destroy.yml destroys the compute stacks first): each is checked before it is planned.
+        jobs.check_empty_first = (selected - set(only)) if destroying and only else set()
         if destroying:
             job = jobs.plan_destroy if check else jobs.destroy
         else:

@@ -8,19 +8,22 @@ into the stack's ``failed`` or ``deferred`` status).
 * apply: ``plan -detailed-exitcode -out``; only a plan with changes is applied (the saved plan, so what was
   planned is what runs), and only once the plan gate (``gate.py``, when the run has one) passed its
   ``show -json``: an enforced deny fails the stack before apply, so its dependents are skipped; the outputs
-  come from apply's event stream, or ``terraform output`` when a value is sensitive or nothing changed.
+  come from apply's event stream (``terraform output`` when a value is sensitive), and when nothing changed
+  from the state inside the saved plan: a no-change rerun is one Terraform command per stack.
 * plan: the gate's verdict is reported, nothing stops; downstream plans use this stack's planned outputs
   (known values), else today's outputs, else the contract's examples.
 * drift: a refresh-only plan and a normal plan, both saved and read as JSON (``drift.py`` classifies them),
   neither applied; plans never write state.
 * destroy / plan-destroy: ``plan -destroy``; a stack with an unresolvable input and nothing in its state has
-  nothing to do.
+  nothing to do, and so has a dependent the run takes along without naming it whose ``state list`` is empty
+  (no plan: a plan would start every provider).
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +66,8 @@ class StackJobs:
         self.on_event = on_event
         self.gate = gate
         self.drift_ignores = list(drift_ignores)
+        # Destroying: the dependents a run takes along without naming them (checked for an empty state first).
+        self.check_empty_first: set[str] = set()
 
     # ------------------------------------------------------------------------------------------ jobs
     def apply(self, stack: Stack, result: StackResult) -> None:
@@ -76,6 +81,9 @@ class StackJobs:
             self.on_event(stack.name, "OK", f"applying {counts_text(result.counts)}")
             applied_outputs = self.workspace.apply_plan(stack, result, plan_file)
             result.changed = True
+        if applied_outputs is None and not has_changes:
+            # Nothing changed: the outputs are the state's, which the saved plan carries (no output command).
+            applied_outputs = self.workspace.plan_outputs(plan_file)
         if applied_outputs is None:
             self.read_outputs(stack, result)
         else:
@@ -92,7 +100,7 @@ class StackJobs:
         # Downstream plans use this stack's outputs as planned (known values), else today's outputs,
         # else the contract's examples (reported as assumed_inputs).
         with contextlib.suppress(TerraformError):
-            self.read_outputs(stack, result)
+            self.read_outputs(stack, result, plan_file)
         if has_changes:
             self._gate(stack, result, plan_file)
             document = self.workspace.show_plan(stack, result, plan_file)
@@ -113,7 +121,7 @@ class StackJobs:
         planned = self.workspace.show_plan(stack, result, plan_file)
         result.drift = classify(stack.name, refresh, planned, self.drift_ignores)
         with contextlib.suppress(TerraformError):
-            self.read_outputs(stack, result)
+            self.read_outputs(stack, result, plan_file)
         result.status = result.drift["status"]
         level = "OK" if result.status == "clean" else "WARN"
         self.on_event(stack.name, level, f"drift: {result.status}")
@@ -129,6 +137,9 @@ class StackJobs:
     def plan_destroy(self, stack: Stack, result: StackResult) -> None:
         """Check mode with state absent: plan ``-destroy`` and report what would be deleted."""
         result.action = "plan-destroy"
+        if self._already_empty(stack, result):
+            result.status = "planned"
+            return
         self.on_event(stack.name, "OK", "planning destroy (check mode)")
         has_changes = self._destroy_plan(stack, result)[0]
         result.changed = has_changes
@@ -137,6 +148,10 @@ class StackJobs:
 
     def destroy(self, stack: Stack, result: StackResult) -> None:
         result.action = "destroy"
+        if self._already_empty(stack, result):
+            result.status = "ok"
+            self.outputs.forget(stack.name)
+            return
         self.on_event(stack.name, "OK", "planning destroy")
         has_changes, plan_file = self._destroy_plan(stack, result)
         if has_changes and plan_file is not None:
@@ -148,25 +163,36 @@ class StackJobs:
         self.on_event(stack.name, "OK", f"destroyed: {counts_text(result.counts)}")
 
     # --------------------------------------------------------------------------------------- helpers
-    def read_outputs(self, stack: Stack, result: StackResult) -> dict[str, Any]:
-        """The stack's current outputs into the store; the result gets them masked."""
-        result.outputs = self.outputs.remember(stack.name, self.workspace.outputs(stack, result))
+    def read_outputs(self, stack: Stack, result: StackResult, plan_file: Path | None = None) -> dict[str, Any]:
+        """The stack's current outputs into the store; the result gets them masked. With a saved plan, the
+        state it was made against (``plan_outputs``) answers, else ``terraform output -json``."""
+        current = self.workspace.plan_outputs(plan_file) if plan_file is not None else None
+        if current is None:
+            current = self.workspace.outputs(stack, result)
+        result.outputs = self.outputs.remember(stack.name, current)
         return result.outputs
 
-    def read_upstreams(self, names: Sequence[str], results: Mapping[str, StackResult]) -> dict[str, str]:
-        """Read the current outputs of stacks we only need values from; returns the failures."""
-        failures = {}
-        for name in names:
+    def read_upstreams(
+        self, names: Sequence[str], results: Mapping[str, StackResult], parallel: int = 1
+    ) -> dict[str, str]:
+        """Read the current outputs of stacks we only need values from, ``parallel`` at a time (the reads are
+        independent: each stack has its own directory and state); returns the failures by stack."""
+
+        def read(name: str) -> str | None:
             stack = self.graph[name]
             scratch = results.get(name) or StackResult(name)
             try:
                 self.workspace.init(stack, scratch)
                 self.read_outputs(stack, scratch)
             except TerraformError as exc:
-                failures[name] = str(exc)
+                return str(exc)
             finally:
                 self.workspace.cleanup(stack)
-        return failures
+            return None
+
+        with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(names))), thread_name_prefix="read") as pool:
+            answers = dict(zip(names, pool.map(read, names), strict=True))
+        return {name: error for name, error in answers.items() if error is not None}
 
     def _gate(self, stack: Stack, result: StackResult, plan_file: Path) -> bool:
         """The gate's verdict on the saved plan into ``result.gate``; True when it blocks the apply."""
@@ -193,6 +219,16 @@ class StackJobs:
         self.workspace.init(stack, result)
         var_file = self._variables(stack, result, assume_examples)
         return self.workspace.plan(stack, result, var_file, destroy)
+
+    def _already_empty(self, stack: Stack, result: StackResult) -> bool:
+        """A dependent the destroy takes along (not named by the run) whose state holds nothing: done after one
+        ``state list``, with no destroy plan (destroy.yml's second call meets the compute stacks its first call
+        destroyed). Any other stack is planned as it is."""
+        if stack.name not in self.check_empty_first or self.workspace.holds_resources(stack, result):
+            return False
+        result.counts = {}
+        self.on_event(stack.name, "OK", "nothing to destroy: its state holds no resources (state list)")
+        return True
 
     def _destroy_plan(self, stack: Stack, result: StackResult) -> tuple[bool, Path | None]:
         try:

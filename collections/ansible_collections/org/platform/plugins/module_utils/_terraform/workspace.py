@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import threading
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -274,12 +275,48 @@ class StackWorkspace:
             return None
         return outputs
 
+    @staticmethod
+    def plan_outputs(plan_file: Path) -> dict[str, Any] | None:
+        """The outputs of the state a saved plan was made against, read from the plan file itself.
+
+        A saved plan is a zip that holds the prior state as ``tfstate`` (Terraform's state JSON, version 4), with
+        every root output's value, type and sensitivity, the same as ``terraform output -json`` when the plan
+        changes nothing. Reading it costs no Terraform process. ``None`` when the file is not such a zip (an
+        engine that encrypts its plans, another format): the caller then runs ``output -json``. Values are never
+        logged.
+        """
+        try:
+            with zipfile.ZipFile(plan_file) as plan:
+                state = json.loads(plan.read("tfstate"))
+        except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+            return None
+        outputs = state.get("outputs") if isinstance(state, dict) and state.get("version") == 4 else None
+        if not isinstance(outputs, dict) or not all(
+            isinstance(item, dict) and "value" in item for item in outputs.values()
+        ):
+            return None
+        return {
+            name: {"value": item["value"], "type": item.get("type"), "sensitive": bool(item.get("sensitive"))}
+            for name, item in outputs.items()
+        }
+
     def outputs(self, stack: Stack, result: StackResult) -> dict[str, Any]:
         """``terraform output -json``: ``{name: {value, sensitive, type}}`` (stdout never logged)."""
         run = self.terraform(stack, result, "output", ["-json"], log_stdout=False)
         if run.rc != 0:
             raise TerraformError(f"output failed: {last_error(run.stdout + run.stderr)}", run.log_file)
         return _json(run, "output -json")
+
+    def holds_resources(self, stack: Stack, result: StackResult) -> bool:
+        """Whether the stack's state holds any resource: ``terraform state list``, which reads the state and starts
+        no provider (a plan would start every provider of the stack). A state that was never written holds none."""
+        self.init(stack, result)
+        run = self.terraform(stack, result, "state", ["list"], action="state-list")
+        if run.rc != 0:
+            if "No state file was found" in run.stdout + run.stderr:
+                return False
+            raise TerraformError(f"state list failed: {last_error(run.stdout + run.stderr)}", run.log_file)
+        return any(line.strip() for line in run.stdout.splitlines())
 
     def state(self, stack: Stack, result: StackResult) -> dict[str, Any]:
         """The ``values`` of ``terraform show -json`` of the stack's state (init first; stdout never logged)."""

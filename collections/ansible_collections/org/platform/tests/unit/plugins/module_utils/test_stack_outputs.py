@@ -4,12 +4,16 @@
 
 from __future__ import annotations
 
+import json
+import zipfile
+
 import pytest
 from ansible_collections.org.platform.plugins.module_utils._terraform.errors import (
     InputMissingError,
     UnknownInputError,
 )
 from ansible_collections.org.platform.plugins.module_utils._terraform.outputs import OutputStore
+from ansible_collections.org.platform.plugins.module_utils._terraform.workspace import StackWorkspace
 from ansible_collections.org.platform.plugins.module_utils.stack_graph import graph_from_contract
 from ansible_collections.org.platform.plugins.module_utils.terraform_engine import MASK
 
@@ -70,3 +74,31 @@ def test_planned_values_replace_todays_and_unknown_changed_outputs_are_dropped(s
     store.forget("net")
     with pytest.raises(InputMissingError):
         store.upstream(store.graph["app"], assume_examples=False, assumed=[])
+
+
+def test_a_saved_plan_carries_the_outputs_of_its_state(tmp_path):
+    """StackWorkspace.plan_outputs: the prior state inside a saved plan (a zip holding ``tfstate``)."""
+    state = {
+        "version": 4,
+        "serial": 3,
+        "outputs": {
+            "vpc_id": {"value": "vpc-1", "type": "string"},
+            "password": {"value": "s3cr3t-value", "type": "string", "sensitive": True},
+        },
+    }
+    plan = tmp_path / "plan.tfplan"
+    with zipfile.ZipFile(plan, "w") as zipped:
+        zipped.writestr("tfplan", b"\x00protobuf")
+        zipped.writestr("tfstate", json.dumps(state))
+    assert StackWorkspace.plan_outputs(plan) == {
+        "vpc_id": {"value": "vpc-1", "type": "string", "sensitive": False},
+        "password": {"value": "s3cr3t-value", "type": "string", "sensitive": True},
+    }
+    # Anything else (an encrypted plan, another state version, no state, not a zip): None, so `output -json` runs.
+    for entry, text in (("tfstate", json.dumps(state | {"version": 5})), ("tfstate", "ENCRYPTED"), ("other", "{}")):
+        with zipfile.ZipFile(plan, "w") as zipped:
+            zipped.writestr(entry, text)
+        assert StackWorkspace.plan_outputs(plan) is None, (entry, text)
+    plan.write_bytes(b"not a zip")
+    assert StackWorkspace.plan_outputs(plan) is None
+    assert StackWorkspace.plan_outputs(tmp_path / "missing.tfplan") is None
