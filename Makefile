@@ -187,6 +187,7 @@ bench: deps
 	$(SANDBOX_ENV) $(PY) -m benchmarks.ssm
 	$(SANDBOX_ENV) $(PY) -m benchmarks.rke2
 	$(PY) -m benchmarks.converge
+	$(PY) -m benchmarks.teardown
 
 # Each scenario brings up and removes its own sandbox (molecule/README.md); make test runs them too, as tests.
 MOLECULE_SCENARIOS := $(sort $(patsubst molecule/%/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))

@@ -1,0 +1,117 @@
+"""Benchmark: ``destroy.yml`` (the runbook's teardown) of a built sandbox, this tree against an earlier commit.
+
+    .venv/bin/python -m benchmarks.teardown [--baseline REV] [--rounds 2] [--json]
+
+A teardown cannot be repeated on the same state, so each run gets a fresh build: one private sandbox (AWS
+emulator + MariaDB, no node service, as in the plain lifecycle test); per round and tree, ``sandbox/site.yml``
+with this tree, then ``destroy.yml -e confirm_destroy=sandbox`` with the tree under test (timed), then the
+sandbox's unseed with this tree, so the next build starts from the same emulator state. The baseline is the
+repository at ``--baseline`` as a detached ``git worktree`` (same virtualenv, same sandbox), alternating which
+tree goes first. Reported: wall time of destroy.yml (median), its Terraform commands (one log file each, under
+the tree's ``logs/terraform``), the ratio baseline / this tree. Every exit path stops the sandbox and removes
+the worktree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks import ssm
+from sandbox.services import REPO_ROOT, Sandbox
+
+VENV_BIN = Path(sys.executable).parent
+BASELINE = "9ee78ed"  # main before the destroy work of issue #14 items 1-2 (state list check, parallel reads)
+
+
+def playbook(tree: Path, state_dir: Path, *args: str) -> tuple[float, str]:
+    env = (
+        os.environ
+        | ssm.DUMMY
+        | {
+            "ORG_PLATFORM_SANDBOX_DIR": str(state_dir),
+            "ANSIBLE_CONFIG": str(tree / "ansible.cfg"),
+            "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        }
+    )
+    env.pop("AWS_ENDPOINT_URL", None)
+    argv = [str(VENV_BIN / "ansible-playbook"), *args, "-i", "inventories/sandbox"]
+    started = time.monotonic()
+    proc = subprocess.run(argv, cwd=tree, env=env, capture_output=True, text=True, timeout=1800, check=False)
+    elapsed = time.monotonic() - started
+    if proc.returncode != 0:
+        raise SystemExit(
+            f"{tree}: {' '.join(args)} failed (rc {proc.returncode}):\n{(proc.stdout + proc.stderr)[-3000:]}"
+        )
+    return elapsed, proc.stdout
+
+
+def terraform_logs(tree: Path) -> set[Path]:
+    return set((tree / "logs" / "terraform").rglob("*.log"))
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.teardown")
+    parser.add_argument("--baseline", default=BASELINE, help=f"the commit to compare with (default {BASELINE})")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    times: dict[str, list[float]] = {"baseline": [], "this tree": []}
+    calls: dict[str, list[int]] = {"baseline": [], "this tree": []}
+    with tempfile.TemporaryDirectory(prefix="org-platform-teardown-") as scratch:
+        state_dir, baseline_tree = Path(scratch) / "sandbox", Path(scratch) / "baseline"
+        subprocess.run(
+            ["git", "worktree", "add", "--detach", "--quiet", str(baseline_tree), args.baseline],
+            cwd=REPO_ROOT,
+            check=True,
+        )
+        sandbox = Sandbox(state_dir)
+        try:
+            sandbox.up()
+            trees = {"baseline": baseline_tree, "this tree": REPO_ROOT}
+            for round_number in range(args.rounds):
+                order = list(trees) if round_number % 2 == 0 else list(reversed(trees))
+                for label in order:
+                    playbook(REPO_ROOT, state_dir, "sandbox/site.yml")
+                    before = terraform_logs(trees[label])
+                    elapsed, _ = playbook(trees[label], state_dir, "destroy.yml", "-e", "confirm_destroy=sandbox")
+                    calls[label].append(len(terraform_logs(trees[label]) - before))
+                    times[label].append(elapsed)
+                    playbook(REPO_ROOT, state_dir, "sandbox/playbooks/unseed.yml")
+                    print(
+                        f"round {round_number + 1}: {label} {elapsed:.1f} s, {calls[label][-1]} commands",
+                        file=sys.stderr,
+                    )
+        finally:
+            sandbox.down(purge=True)
+            subprocess.run(["git", "worktree", "remove", "--force", str(baseline_tree)], cwd=REPO_ROOT, check=False)
+    medians = {label: statistics.median(values) for label, values in times.items()}
+    report = {
+        "baseline": args.baseline,
+        "rounds": args.rounds,
+        "median_s": {label: round(value, 1) for label, value in medians.items()},
+        "runs_s": {label: [round(value, 1) for value in values] for label, values in times.items()},
+        "terraform_commands": calls,
+        "ratio_baseline_over_this_tree": round(medians["baseline"] / medians["this tree"], 2),
+    }
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"destroy.yml of a built sandbox, {args.rounds} rounds (median wall time)")
+    print(f"{'':<12}{'median':>9}{'runs':>20}{'Terraform commands':>22}")
+    for label in ("baseline", "this tree"):
+        runs = ", ".join(f"{value:.1f}" for value in times[label])
+        print(f"{label:<12}{medians[label]:>8.1f}s{runs:>20}{', '.join(map(str, calls[label])):>22}")
+    print(f"ratio baseline / this tree: {report['ratio_baseline_over_this_tree']:.2f}x (baseline {args.baseline})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
