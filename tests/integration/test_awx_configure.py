@@ -18,7 +18,7 @@ from sandbox.awx_api import AwxStub
 from sandbox.pytest_plugin import VENV_BIN
 from sandbox.services import REPO_ROOT
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow(seconds=100)]
+pytestmark = [pytest.mark.integration, pytest.mark.slow(seconds=160)]
 RECAP_RE = re.compile(r"localhost\s*:\s*ok=\d+\s+changed=(\d+)\s+unreachable=0\s+failed=0")
 
 
