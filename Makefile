@@ -181,6 +181,7 @@ test: deps lint sanity checkov-deps
 
 bench: deps
 	$(SANDBOX_ENV) $(PY) -m benchmarks.stack_runner
+	$(SANDBOX_ENV) $(PY) -m benchmarks.engine_floor
 	$(SANDBOX_ENV) $(PY) -m benchmarks.cleanup
 	$(PY) -m benchmarks.plan_gate
 	$(SANDBOX_ENV) $(PY) -m benchmarks.run_log

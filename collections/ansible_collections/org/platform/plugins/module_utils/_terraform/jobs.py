@@ -14,7 +14,8 @@ into the stack's ``failed`` or ``deferred`` status).
   (known values), else today's outputs, else the contract's examples.
 * drift: a refresh-only plan and a normal plan, both saved and read as JSON (``drift.py`` classifies them),
   neither applied; plans never write state.
-* destroy / plan-destroy: ``plan -destroy``; a stack with an unresolvable input and nothing in its state has
+* destroy / plan-destroy: ``plan -destroy`` (and the saved plan's apply) when a plan gate or the diff needs the
+  plan, else one ``destroy -auto-approve``; a stack with an unresolvable input and nothing in its state has
   nothing to do, and so has a dependent the run takes along without naming it whose ``state list`` is empty
   (no plan: a plan would start every provider).
 """
@@ -153,6 +154,10 @@ class StackJobs:
             self.outputs.forget(stack.name)
             return
         self.on_event(stack.name, "OK", "planning destroy")
+        if (self.gate is None or self.gate.mode == "off") and not self.workspace.diff:
+            # Nothing needs the saved plan (no gate to show it to, no diff): one command plans and deletes.
+            self._destroy_at_once(stack, result)
+            return
         has_changes, plan_file = self._destroy_plan(stack, result)
         if has_changes and plan_file is not None:
             self.on_event(stack.name, "OK", f"destroying {counts_text(result.counts)}")
@@ -219,6 +224,21 @@ class StackJobs:
         self.workspace.init(stack, result)
         var_file = self._variables(stack, result, assume_examples)
         return self.workspace.plan(stack, result, var_file, destroy)
+
+    def _destroy_at_once(self, stack: Stack, result: StackResult) -> None:
+        self.workspace.init(stack, result)
+        try:
+            var_file = self._variables(stack, result, assume_examples=True)
+        except InputMissingError:
+            if managed_resources(self.workspace.state(stack, result).get("root_module") or {}):
+                raise
+            result.counts = {}
+            self.on_event(stack.name, "OK", "nothing to destroy: its state holds no resources")
+        else:
+            result.changed = self.workspace.destroy(stack, result, var_file)
+        result.status = "changed" if result.changed else "ok"
+        self.outputs.forget(stack.name)
+        self.on_event(stack.name, "OK", f"destroyed: {counts_text(result.counts)}")
 
     def _already_empty(self, stack: Stack, result: StackResult) -> bool:
         """A dependent the destroy takes along (not named by the run) whose state holds nothing: done after one

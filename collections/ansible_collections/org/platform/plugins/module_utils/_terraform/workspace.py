@@ -258,6 +258,20 @@ class StackWorkspace:
             self._plan_documents[key] = document
         return document
 
+    def destroy(self, stack: Stack, result: StackResult, var_file: Path) -> bool:
+        """``terraform destroy -auto-approve``: plan and apply the deletion in one command (for a run with no plan
+        gate and no diff, which would need the saved plan); fills the result's counts from its event stream. True
+        when anything was deleted."""
+        args = ["-auto-approve", "-input=false", "-json", f"-lock-timeout={self.lock_timeout}", f"-var-file={var_file}"]
+        run = self.terraform(stack, result, "destroy", args)
+        events = parse_events(run.stdout)
+        if run.rc != 0:
+            self.raise_failure(stack, run, events)
+        summary = summarize_plan(events)
+        result.counts = summary.counts
+        result.resources = {a: addrs for a, addrs in summary.changes.items() if a != "noop"}
+        return bool(summary.remove or result.resources)
+
     def apply_plan(self, stack: Stack, result: StackResult, plan_file: Path) -> dict[str, Any] | None:
         """Apply a saved plan; return apply's ``outputs`` event when it carried every value, else None."""
         run = self.terraform(
