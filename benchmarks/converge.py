@@ -25,12 +25,13 @@ import re
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from benchmarks import ssm
-from sandbox.services import REPO_ROOT, Sandbox
+from benchmarks.trees import alternating
+from benchmarks.trees import baseline_and_sandbox as trees_of
+from sandbox.services import REPO_ROOT
 
 VENV_BIN = Path(sys.executable).parent
 BASELINE = "689eb8f"  # main before the no-change converge work (state_backend_info, controller-side checks)
@@ -80,35 +81,21 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="org-platform-converge-") as scratch:
-        state_dir, baseline_tree = Path(scratch) / "sandbox", Path(scratch) / "baseline"
-        subprocess.run(
-            ["git", "worktree", "add", "--detach", "--quiet", str(baseline_tree), args.baseline],
-            cwd=REPO_ROOT,
-            check=True,
-        )
-        sandbox = Sandbox(state_dir)
-        try:
-            sandbox.up()
-            built, output = run_site(REPO_ROOT, state_dir)
-            if changed(output) == 0:
-                raise SystemExit("the first build changed nothing: the sandbox was not fresh")
-            print(f"built the sandbox with this tree in {built:.1f} s", file=sys.stderr)
-            times: dict[str, list[float]] = {"baseline": [], "this tree": []}
-            profiles: dict[str, list[tuple[str, float]]] = {}
-            trees = {"baseline": baseline_tree, "this tree": REPO_ROOT}
-            for round_number in range(args.rounds):
-                order = list(trees) if round_number % 2 == 0 else list(reversed(trees))
-                for label in order:
-                    elapsed, output = run_site(trees[label], state_dir)
-                    if changed(output) != 0:
-                        raise SystemExit(f"{label}: a rerun changed something:\n{output[-3000:]}")
-                    times[label].append(elapsed)
-                    profiles[label] = tasks(output)
-                    print(f"round {round_number + 1}: {label} {elapsed:.1f} s", file=sys.stderr)
-        finally:
-            sandbox.down(purge=True)
-            subprocess.run(["git", "worktree", "remove", "--force", str(baseline_tree)], cwd=REPO_ROOT, check=False)
+    with trees_of(args.baseline, "org-platform-converge-") as (state_dir, trees):
+        built, output = run_site(REPO_ROOT, state_dir)
+        if changed(output) == 0:
+            raise SystemExit("the first build changed nothing: the sandbox was not fresh")
+        print(f"built the sandbox with this tree in {built:.1f} s", file=sys.stderr)
+        times: dict[str, list[float]] = {"baseline": [], "this tree": []}
+        profiles: dict[str, list[tuple[str, float]]] = {}
+        for round_number in range(args.rounds):
+            for label in alternating(trees, round_number):
+                elapsed, output = run_site(trees[label], state_dir)
+                if changed(output) != 0:
+                    raise SystemExit(f"{label}: a rerun changed something:\n{output[-3000:]}")
+                times[label].append(elapsed)
+                profiles[label] = tasks(output)
+                print(f"round {round_number + 1}: {label} {elapsed:.1f} s", file=sys.stderr)
     medians = {label: statistics.median(values) for label, values in times.items()}
     report = {
         "baseline": args.baseline,

@@ -38,9 +38,8 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from graphlib import TopologicalSorter
 from pathlib import Path
 
-import boto3
-
 from benchmarks.stack_runner import BUCKET, COMMON, TABLE, contract, inventory_values
+from sandbox.pytest_plugin import create_state_backend
 from sandbox.services import REPO_ROOT, Sandbox
 
 sys.path.insert(0, str(REPO_ROOT / "collections"))
@@ -155,13 +154,7 @@ def main(argv: list[str]) -> int:
                 "AWS_EC2_METADATA_DISABLED": "true",
             }
         )
-        boto3.client("s3").create_bucket(Bucket=BUCKET)
-        boto3.client("dynamodb").create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_state_backend(BUCKET, TABLE)
         backend = BackendConfig(bucket=BUCKET, region="us-east-1", dynamodb_table=TABLE, endpoint_url=endpoint)
         for round_no in range(args.rounds):
             order = ("floor", "runner") if round_no % 2 == 0 else ("runner", "floor")

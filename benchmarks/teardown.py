@@ -20,12 +20,13 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from benchmarks import ssm
-from sandbox.services import REPO_ROOT, Sandbox
+from benchmarks.trees import alternating
+from benchmarks.trees import baseline_and_sandbox as trees_of
+from sandbox.services import REPO_ROOT
 
 VENV_BIN = Path(sys.executable).parent
 BASELINE = "9ee78ed"  # main before the destroy work of issue #14 items 1-2 (state list check, parallel reads)
@@ -65,33 +66,18 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     times: dict[str, list[float]] = {"baseline": [], "this tree": []}
     calls: dict[str, list[int]] = {"baseline": [], "this tree": []}
-    with tempfile.TemporaryDirectory(prefix="org-platform-teardown-") as scratch:
-        state_dir, baseline_tree = Path(scratch) / "sandbox", Path(scratch) / "baseline"
-        subprocess.run(
-            ["git", "worktree", "add", "--detach", "--quiet", str(baseline_tree), args.baseline],
-            cwd=REPO_ROOT,
-            check=True,
-        )
-        sandbox = Sandbox(state_dir)
-        try:
-            sandbox.up()
-            trees = {"baseline": baseline_tree, "this tree": REPO_ROOT}
-            for round_number in range(args.rounds):
-                order = list(trees) if round_number % 2 == 0 else list(reversed(trees))
-                for label in order:
-                    playbook(REPO_ROOT, state_dir, "sandbox/site.yml")
-                    before = terraform_logs(trees[label])
-                    elapsed, _ = playbook(trees[label], state_dir, "destroy.yml", "-e", "confirm_destroy=sandbox")
-                    calls[label].append(len(terraform_logs(trees[label]) - before))
-                    times[label].append(elapsed)
-                    playbook(REPO_ROOT, state_dir, "sandbox/playbooks/unseed.yml")
-                    print(
-                        f"round {round_number + 1}: {label} {elapsed:.1f} s, {calls[label][-1]} commands",
-                        file=sys.stderr,
-                    )
-        finally:
-            sandbox.down(purge=True)
-            subprocess.run(["git", "worktree", "remove", "--force", str(baseline_tree)], cwd=REPO_ROOT, check=False)
+    with trees_of(args.baseline, "org-platform-teardown-") as (state_dir, trees):
+        for round_number in range(args.rounds):
+            for label in alternating(trees, round_number):
+                playbook(REPO_ROOT, state_dir, "sandbox/site.yml")
+                before = terraform_logs(trees[label])
+                elapsed, _ = playbook(trees[label], state_dir, "destroy.yml", "-e", "confirm_destroy=sandbox")
+                calls[label].append(len(terraform_logs(trees[label]) - before))
+                times[label].append(elapsed)
+                playbook(REPO_ROOT, state_dir, "sandbox/playbooks/unseed.yml")
+                print(
+                    f"round {round_number + 1}: {label} {elapsed:.1f} s, {calls[label][-1]} commands", file=sys.stderr
+                )
     medians = {label: statistics.median(values) for label, values in times.items()}
     report = {
         "baseline": args.baseline,
