@@ -20,16 +20,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-from benchmarks import ssm
-from benchmarks.trees import alternating
+from benchmarks.trees import alternating, run_playbook
 from benchmarks.trees import baseline_and_sandbox as trees_of
 from sandbox.services import REPO_ROOT
 
@@ -40,28 +36,12 @@ RECAP_RE = re.compile(r"localhost\s+: ok=\d+\s+changed=(\d+)\s+unreachable=0\s+f
 
 
 def run_site(tree: Path, state_dir: Path) -> tuple[float, str]:
-    env = (
-        os.environ
-        | ssm.DUMMY
-        | {
-            "ORG_PLATFORM_SANDBOX_DIR": str(state_dir),
-            "ANSIBLE_CONFIG": str(tree / "ansible.cfg"),
-            "ANSIBLE_CALLBACKS_ENABLED": "org.platform.run_log,ansible.posix.profile_tasks",
-            "PROFILE_TASKS_TASK_OUTPUT_LIMIT": "all",
-            "ANSIBLE_FORCE_COLOR": "0",
-            "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-        }
-    )
-    env.pop("AWS_ENDPOINT_URL", None)
-    argv = [str(VENV_BIN / "ansible-playbook"), "sandbox/site.yml", "-i", "inventories/sandbox"]
-    started = time.monotonic()
-    proc = subprocess.run(argv, cwd=tree, env=env, capture_output=True, text=True, timeout=1800, check=False)
-    elapsed = time.monotonic() - started
-    if proc.returncode != 0:
-        raise SystemExit(
-            f"{tree}: sandbox/site.yml failed (rc {proc.returncode}):\n{(proc.stdout + proc.stderr)[-3000:]}"
-        )
-    return elapsed, proc.stdout
+    profiled = {
+        "ANSIBLE_CALLBACKS_ENABLED": "org.platform.run_log,ansible.posix.profile_tasks",
+        "PROFILE_TASKS_TASK_OUTPUT_LIMIT": "all",
+        "ANSIBLE_FORCE_COLOR": "0",
+    }
+    return run_playbook(tree, state_dir, "sandbox/site.yml", env=profiled)
 
 
 def changed(output: str) -> int:

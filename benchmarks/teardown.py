@@ -16,15 +16,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-from benchmarks import ssm
-from benchmarks.trees import alternating
+from benchmarks.trees import alternating, run_playbook
 from benchmarks.trees import baseline_and_sandbox as trees_of
 from sandbox.services import REPO_ROOT
 
@@ -33,25 +29,7 @@ BASELINE = "9ee78ed"  # main before the destroy work of issue #14 items 1-2 (sta
 
 
 def playbook(tree: Path, state_dir: Path, *args: str) -> tuple[float, str]:
-    env = (
-        os.environ
-        | ssm.DUMMY
-        | {
-            "ORG_PLATFORM_SANDBOX_DIR": str(state_dir),
-            "ANSIBLE_CONFIG": str(tree / "ansible.cfg"),
-            "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-        }
-    )
-    env.pop("AWS_ENDPOINT_URL", None)
-    argv = [str(VENV_BIN / "ansible-playbook"), *args, "-i", "inventories/sandbox"]
-    started = time.monotonic()
-    proc = subprocess.run(argv, cwd=tree, env=env, capture_output=True, text=True, timeout=1800, check=False)
-    elapsed = time.monotonic() - started
-    if proc.returncode != 0:
-        raise SystemExit(
-            f"{tree}: {' '.join(args)} failed (rc {proc.returncode}):\n{(proc.stdout + proc.stderr)[-3000:]}"
-        )
-    return elapsed, proc.stdout
+    return run_playbook(tree, state_dir, *args)
 
 
 def terraform_logs(tree: Path) -> set[Path]:

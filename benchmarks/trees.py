@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from benchmarks import ssm
 from sandbox.services import REPO_ROOT, Sandbox
+
+VENV_BIN = Path(sys.executable).parent
 
 
 @contextmanager
@@ -33,3 +39,28 @@ def baseline_and_sandbox(baseline: str, prefix: str) -> Iterator[tuple[Path, dic
 def alternating(trees: dict[str, Path], round_number: int) -> list[str]:
     """The trees' labels in this round's order: which goes first alternates."""
     return list(trees) if round_number % 2 == 0 else list(reversed(trees))
+
+
+def run_playbook(tree: Path, state_dir: Path, *args: str, env: dict[str, str] | None = None) -> tuple[float, str]:
+    """``ansible-playbook <args> -i inventories/sandbox`` in ``tree`` with its ansible.cfg, against the sandbox of
+    ``state_dir`` (dummy credentials); (wall seconds, stdout). A failed run stops the benchmark."""
+    run_env = (
+        os.environ
+        | ssm.DUMMY
+        | {
+            "ORG_PLATFORM_SANDBOX_DIR": str(state_dir),
+            "ANSIBLE_CONFIG": str(tree / "ansible.cfg"),
+            "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        }
+        | (env or {})
+    )
+    run_env.pop("AWS_ENDPOINT_URL", None)
+    argv = [str(VENV_BIN / "ansible-playbook"), *args, "-i", "inventories/sandbox"]
+    started = time.monotonic()
+    proc = subprocess.run(argv, cwd=tree, env=run_env, capture_output=True, text=True, timeout=1800, check=False)
+    elapsed = time.monotonic() - started
+    if proc.returncode != 0:
+        raise SystemExit(
+            f"{tree}: {' '.join(args)} failed (rc {proc.returncode}):\n{(proc.stdout + proc.stderr)[-3000:]}"
+        )
+    return elapsed, proc.stdout
