@@ -74,7 +74,7 @@ class StackJobs:
     def apply(self, stack: Stack, result: StackResult) -> None:
         result.action = "apply"
         self.on_event(stack.name, "OK", "planning")
-        has_changes, plan_file = self._plan(stack, result, destroy=False, assume_examples=False)
+        has_changes, plan_file = self._plan(stack, result, assume_examples=False)
         applied_outputs = None
         if has_changes and self._gate(stack, result, plan_file):
             raise GateDeniedError(f"plan gate denied the plan, nothing applied: {result.gate['summary']}")
@@ -82,11 +82,10 @@ class StackJobs:
             self.on_event(stack.name, "OK", f"applying {counts_text(result.counts)}")
             applied_outputs = self.workspace.apply_plan(stack, result, plan_file)
             result.changed = True
-        if applied_outputs is None and not has_changes:
-            # Nothing changed: the outputs are the state's, which the saved plan carries (no output command).
-            applied_outputs = self.workspace.plan_outputs(plan_file)
         if applied_outputs is None:
-            self.read_outputs(stack, result)
+            # Nothing changed: the saved plan carries the state's outputs (no output command); after an apply whose
+            # event stream left a value out, `output -json`.
+            self.read_outputs(stack, result, None if has_changes else plan_file)
         else:
             result.outputs = self.outputs.remember(stack.name, applied_outputs)
         result.status = "changed" if result.changed else "ok"
@@ -94,7 +93,7 @@ class StackJobs:
 
     def plan(self, stack: Stack, result: StackResult) -> None:
         result.action = "plan"
-        has_changes, plan_file = self._plan(stack, result, destroy=False, assume_examples=True)
+        has_changes, plan_file = self._plan(stack, result, assume_examples=True)
         result.changed = has_changes
         if has_changes:
             self.outputs.mark_pending(stack.name)
@@ -156,13 +155,15 @@ class StackJobs:
         self.on_event(stack.name, "OK", "planning destroy")
         if (self.gate is None or self.gate.mode == "off") and not self.workspace.diff:
             # Nothing needs the saved plan (no gate to show it to, no diff): one command plans and deletes.
-            self._destroy_at_once(stack, result)
-            return
-        has_changes, plan_file = self._destroy_plan(stack, result)
-        if has_changes and plan_file is not None:
-            self.on_event(stack.name, "OK", f"destroying {counts_text(result.counts)}")
-            self.workspace.apply_plan(stack, result, plan_file)
-            result.changed = True
+            var_file = self._destroy_variables(stack, result)
+            if var_file is not None:
+                result.changed = self.workspace.destroy(stack, result, var_file)
+        else:
+            has_changes, plan_file = self._destroy_plan(stack, result)
+            if has_changes and plan_file is not None:
+                self.on_event(stack.name, "OK", f"destroying {counts_text(result.counts)}")
+                self.workspace.apply_plan(stack, result, plan_file)
+                result.changed = True
         result.status = "changed" if result.changed else "ok"
         self.outputs.forget(stack.name)
         self.on_event(stack.name, "OK", f"destroyed: {counts_text(result.counts)}")
@@ -220,25 +221,10 @@ class StackJobs:
         values = stack_variables(stack, common, self.stack_values.get(stack.name, {}), upstream)
         return self.workspace.write_variables(stack, values)
 
-    def _plan(self, stack: Stack, result: StackResult, destroy: bool, assume_examples: bool) -> tuple[bool, Path]:
+    def _plan(self, stack: Stack, result: StackResult, assume_examples: bool) -> tuple[bool, Path]:
         self.workspace.init(stack, result)
         var_file = self._variables(stack, result, assume_examples)
-        return self.workspace.plan(stack, result, var_file, destroy)
-
-    def _destroy_at_once(self, stack: Stack, result: StackResult) -> None:
-        self.workspace.init(stack, result)
-        try:
-            var_file = self._variables(stack, result, assume_examples=True)
-        except InputMissingError:
-            if managed_resources(self.workspace.state(stack, result).get("root_module") or {}):
-                raise
-            result.counts = {}
-            self.on_event(stack.name, "OK", "nothing to destroy: its state holds no resources")
-        else:
-            result.changed = self.workspace.destroy(stack, result, var_file)
-        result.status = "changed" if result.changed else "ok"
-        self.outputs.forget(stack.name)
-        self.on_event(stack.name, "OK", f"destroyed: {counts_text(result.counts)}")
+        return self.workspace.plan(stack, result, var_file, destroy=False)
 
     def _already_empty(self, stack: Stack, result: StackResult) -> bool:
         """A dependent the destroy takes along (not named by the run) whose state holds nothing: done after one
@@ -250,12 +236,21 @@ class StackJobs:
         self.on_event(stack.name, "OK", "nothing to destroy: its state holds no resources (state list)")
         return True
 
-    def _destroy_plan(self, stack: Stack, result: StackResult) -> tuple[bool, Path | None]:
+    def _destroy_variables(self, stack: Stack, result: StackResult) -> Path | None:
+        """The variables file of a destroy (init first), or None: an input cannot be resolved and the state holds
+        no resources, so there is nothing to destroy."""
+        self.workspace.init(stack, result)
         try:
-            return self._plan(stack, result, destroy=True, assume_examples=True)
+            return self._variables(stack, result, assume_examples=True)
         except InputMissingError:
             if managed_resources(self.workspace.state(stack, result).get("root_module") or {}):
                 raise
             result.counts = {}
             self.on_event(stack.name, "OK", "nothing to destroy: its state holds no resources")
+            return None
+
+    def _destroy_plan(self, stack: Stack, result: StackResult) -> tuple[bool, Path | None]:
+        var_file = self._destroy_variables(stack, result)
+        if var_file is None:
             return False, None
+        return self.workspace.plan(stack, result, var_file, destroy=True)

@@ -27,6 +27,7 @@ from ansible_collections.org.platform.plugins.module_utils._terraform.results im
 from ansible_collections.org.platform.plugins.module_utils.stack_graph import Stack
 from ansible_collections.org.platform.plugins.module_utils.terraform_engine import (
     CommandResult,
+    PlanSummary,
     StateLockedError,
     TerraformEngine,
     TerraformError,
@@ -235,9 +236,7 @@ class StackWorkspace:
             self.raise_failure(stack, run, events)
         if refresh_only:
             return run.rc == 2, plan_file
-        summary = summarize_plan(events)
-        result.counts = summary.counts
-        result.resources = {a: addrs for a, addrs in summary.changes.items() if a != "noop"}
+        summary = self._record_changes(result, events)
         result.output_changes = {k: v for k, v in summary.output_changes.items() if v != "noop"}
         if run.rc == 2 and self.diff:
             result.resource_changes = plan_resource_changes(self.show_plan(stack, result, plan_file))
@@ -267,10 +266,16 @@ class StackWorkspace:
         events = parse_events(run.stdout)
         if run.rc != 0:
             self.raise_failure(stack, run, events)
+        summary = self._record_changes(result, events)
+        return bool(summary.remove or result.resources)
+
+    @staticmethod
+    def _record_changes(result: StackResult, events: list[dict[str, Any]]) -> PlanSummary:
+        """The resource actions of a plan's (or destroy's) event stream into the result: counts and addresses."""
         summary = summarize_plan(events)
         result.counts = summary.counts
         result.resources = {a: addrs for a, addrs in summary.changes.items() if a != "noop"}
-        return bool(summary.remove or result.resources)
+        return summary
 
     def apply_plan(self, stack: Stack, result: StackResult, plan_file: Path) -> dict[str, Any] | None:
         """Apply a saved plan; return apply's ``outputs`` event when it carried every value, else None."""
