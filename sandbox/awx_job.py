@@ -64,15 +64,14 @@ class JobResult:
         return sum((self.stats.get("changed") or {}).values())
 
 
+def objects(env: str) -> dict[str, list[dict[str, Any]]]:
+    """Every object awx/configure.yml would create for ``env`` (awx_objects on controller.yml, that environment)."""
+    return awx_check.load_filter().awx_objects({**awx_check.load_config(), "awx_environments": [env]})
+
+
 def job_templates(env: str) -> dict[str, dict[str, Any]]:
-    """The job templates awx/configure.yml would create for ``env``, by template name (``site`` ...)."""
-    config = awx_check.load_config()
-    made = awx_check.load_filter().awx_objects({**config, "awx_environments": [env]})
-    return {template["name"].removesuffix(f"-{env}"): template for template in made["job_template"]}
-
-
-def credential_types() -> dict[str, dict[str, Any]]:
-    return {kind["name"]: kind for kind in awx_check.load_config()["awx_credential_types"]}
+    """The job templates of ``env``, by template name (``site`` ...)."""
+    return {template["name"].removesuffix(f"-{env}"): template for template in objects(env)["job_template"]}
 
 
 def survey_errors(template: Mapping[str, Any], answers: Mapping[str, Any]) -> list[str]:
@@ -103,23 +102,26 @@ def survey_errors(template: Mapping[str, Any], answers: Mapping[str, Any]) -> li
     return errors
 
 
-def injected_env(template: Mapping[str, Any], inputs: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
-    """The environment AWX gives the job from its credentials; ``inputs`` by credential name."""
-    env: dict[str, str] = {}
-    kinds = credential_types()
+def injected_env(env: str, template: Mapping[str, Any], inputs: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """The environment AWX gives the job from its credentials; ``inputs`` (each credential's input values) by
+    credential name. Each credential's type is the one awx_objects gives it."""
+    filters = awx_check.load_filter()
+    made = objects(env)
+    types_of = {credential["name"]: credential["credential_type"] for credential in made["credential"]}
+    kinds = {kind["name"]: kind for kind in made["credential_type"]}
     render = SandboxedEnvironment().from_string
+    injected: dict[str, str] = {}
     for name in template["credentials"]:
         given = inputs[name]
-        if name.startswith("aws-"):  # AWX's own "Amazon Web Services" type
-            env["AWS_ACCESS_KEY_ID"] = str(given["username"])
-            env["AWS_SECRET_ACCESS_KEY"] = str(given["password"])
+        if types_of[name] == filters.AWS_CREDENTIAL_TYPE:  # AWX's own type and its injection
+            injected["AWS_ACCESS_KEY_ID"] = str(given["username"])
+            injected["AWS_SECRET_ACCESS_KEY"] = str(given["password"])
             continue
-        kind = kinds[given["credential_type"]]
-        for variable, text in kind["injectors"].get("env", {}).items():
+        for variable, text in kinds[types_of[name]]["injectors"].get("env", {}).items():
             # controller.yml writes AWX's template with the braces escaped for Ansible: '{{ '{{' }} x {{ '}}' }}'.
             awx_template = render(text).render()
-            env[variable] = render(awx_template).render(**given["inputs"])
-    return env
+            injected[variable] = render(awx_template).render(**given)
+    return injected
 
 
 def synced_inventory(template: Mapping[str, Any], env: str, job_env: Mapping[str, str], private: Path) -> Path:
@@ -165,7 +167,7 @@ def run_job(
     ).stdout.strip()
     job_env = {
         **(environment or {}),
-        **injected_env(template, credentials),
+        **injected_env(env, template, credentials),
         "JOB_ID": str(job_id),
         "INVENTORY_ID": "7",
         "PROJECT_REVISION": revision,

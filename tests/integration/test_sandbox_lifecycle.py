@@ -140,10 +140,7 @@ def drift_statuses(output: str) -> dict[str, str]:
 # The sandbox's credentials as AWX would hold them (awx/controller.yml's aws-<env> and platform-<env>).
 AWX_CREDENTIALS = {
     "aws-sandbox": {"username": "emulator-dummy-access-key", "password": DUMMY_SECRET_KEY},
-    "platform-sandbox": {
-        "credential_type": "org.platform environment",
-        "inputs": {"platform_account_id": "123456789012"},
-    },
+    "platform-sandbox": {"platform_account_id": "123456789012"},
 }
 
 

@@ -142,12 +142,9 @@ def test_credentials_are_injected_as_awx_injects_them():
     template = awx_job.job_templates("stg")["site"]
     inputs = {
         "aws-stg": {"username": "AKIAEXAMPLE", "password": "example-secret-key"},
-        "platform-stg": {
-            "credential_type": "org.platform environment",
-            "inputs": {"platform_account_id": "210987654321"},
-        },
+        "platform-stg": {"platform_account_id": "210987654321"},
     }
-    assert awx_job.injected_env(template, inputs) == {
+    assert awx_job.injected_env("stg", template, inputs) == {
         "AWS_ACCESS_KEY_ID": "AKIAEXAMPLE",
         "AWS_SECRET_ACCESS_KEY": "example-secret-key",
         "PLATFORM_ACCOUNT_ID": "210987654321",
