@@ -29,7 +29,6 @@ from benchmarks.trees import alternating, run_playbook
 from benchmarks.trees import baseline_and_sandbox as trees_of
 from sandbox.services import REPO_ROOT
 
-VENV_BIN = Path(sys.executable).parent
 BASELINE = "689eb8f"  # main before the no-change converge work (state_backend_info, controller-side checks)
 TASK_RE = re.compile(r"^(?P<name>.+?) -+ (?P<seconds>[0-9.]+)s$", re.M)
 RECAP_RE = re.compile(r"localhost\s+: ok=\d+\s+changed=(\d+)\s+unreachable=0\s+failed=0")

@@ -24,12 +24,7 @@ from benchmarks.trees import alternating, run_playbook
 from benchmarks.trees import baseline_and_sandbox as trees_of
 from sandbox.services import REPO_ROOT
 
-VENV_BIN = Path(sys.executable).parent
 BASELINE = "9ee78ed"  # main before the destroy work of issue #14 items 1-2 (state list check, parallel reads)
-
-
-def playbook(tree: Path, state_dir: Path, *args: str) -> tuple[float, str]:
-    return run_playbook(tree, state_dir, *args)
 
 
 def terraform_logs(tree: Path) -> set[Path]:
@@ -47,12 +42,12 @@ def main(argv: list[str]) -> int:
     with trees_of(args.baseline, "org-platform-teardown-") as (state_dir, trees):
         for round_number in range(args.rounds):
             for label in alternating(trees, round_number):
-                playbook(REPO_ROOT, state_dir, "sandbox/site.yml")
+                run_playbook(REPO_ROOT, state_dir, "sandbox/site.yml")
                 before = terraform_logs(trees[label])
-                elapsed, _ = playbook(trees[label], state_dir, "destroy.yml", "-e", "confirm_destroy=sandbox")
+                elapsed, _ = run_playbook(trees[label], state_dir, "destroy.yml", "-e", "confirm_destroy=sandbox")
                 calls[label].append(len(terraform_logs(trees[label]) - before))
                 times[label].append(elapsed)
-                playbook(REPO_ROOT, state_dir, "sandbox/playbooks/unseed.yml")
+                run_playbook(REPO_ROOT, state_dir, "sandbox/playbooks/unseed.yml")
                 print(
                     f"round {round_number + 1}: {label} {elapsed:.1f} s, {calls[label][-1]} commands", file=sys.stderr
                 )
